@@ -1,0 +1,58 @@
+# Unboxing Stable Diffusion: build, serve, test and regenerate figures.
+# Run `make help` for the list of targets.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch is installed on its own, pinned: on these build machines pip finds the
+# CPU wheel of this version on disk; on a Linux GPU machine it fetches PyPI's
+# CUDA build of the same version.
+TORCH ?= torch==2.13.0
+SITE_DIR ?= site
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: help venv install site serve figures list test clean distclean
+
+help:
+	@echo "make serve      install, build the site with --strict, serve it on http://127.0.0.1:8000"
+	@echo "make test       install, then run the test suite (offline, CPU only)"
+	@echo "make site       build the site into $(SITE_DIR)/ (mkdocs build --strict)"
+	@echo "make figures    regenerate the figures with SD 1.4 (GPU; downloads the weights once)"
+	@echo "make list       list every figure, what it needs and whether it is up to date"
+	@echo "make install    create $(VENV) and install figgen with the site and test tools"
+	@echo "make clean      remove the built site and the capture cache"
+	@echo "make distclean  clean, and remove $(VENV) too"
+
+venv: $(BIN)/python
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the project's dependencies change.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install "$(TORCH)"
+	$(BIN)/pip install -e ".[site,test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+site: install
+	$(BIN)/mkdocs build --strict --site-dir $(SITE_DIR)
+
+serve: site
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+figures: install
+	$(BIN)/figgen render --model sd14
+
+list: install
+	$(BIN)/figgen list
+
+test: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(SITE_DIR) .figgen-cache .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,3 @@
+"""figgen: the figure generator of "Unboxing Stable Diffusion"."""
+
+__version__ = "0.1.0"

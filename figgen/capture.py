@@ -1,0 +1,169 @@
+"""Running the real Stable Diffusion pipeline once and recording every denoising step.
+
+The pipeline's own `__call__` runs the loop; figgen only wraps the
+scheduler's `step`, which the loop calls once per step with exactly the
+tensors we want:
+
+    latents      x_t, the noisy latent the UNet was given
+    noise_pred   the UNet's (guided) prediction of the noise in x_t
+    prev_sample  x_{t-1}, the latent after the step
+
+From these and the scheduler's own noise schedule alphas_cumprod (ᾱ_t),
+the predicted clean latent is
+
+    pred_original_sample = (x_t - sqrt(1 - ᾱ_t) * noise_pred) / sqrt(ᾱ_t)
+
+which is the "denoise" half of a DDIM step; DDIM then re-noises it to the
+next, lower noise level. Latents are kept on the device during the loop and
+decoded by the VAE in batches afterwards, since one decode costs more than
+one UNet step.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .cache import Capture, versions
+from .catalogue import CaptureSpec
+from .models import ModelSource
+
+
+def make_scheduler(name: str, shipped_config):
+    """The scheduler a capture asks for, built from the model's shipped config (its noise schedule)."""
+    from diffusers import DDIMScheduler, PNDMScheduler
+
+    if name == "ddim":
+        # Latents are not confined to [-1, 1], so x0 must not be clipped.
+        return DDIMScheduler.from_config(shipped_config, clip_sample=False)
+    if name == "pndm":
+        return PNDMScheduler.from_config(shipped_config)
+    raise ValueError(f"unknown scheduler '{name}'")
+
+
+def record_steps(scheduler, records: list):
+    """Wrap `scheduler.step` so that every call appends its tensors to `records`."""
+    original_step = scheduler.step
+
+    def step(model_output, timestep, sample, *args, **kwargs):
+        output = original_step(model_output, timestep, sample, *args, **kwargs)
+        prev_sample = output[0] if isinstance(output, tuple) else output.prev_sample
+        records.append(
+            {
+                "timestep": int(timestep),
+                "latents": sample.detach().clone(),
+                "noise_pred": model_output.detach().clone(),
+                "prev_sample": prev_sample.detach().clone(),
+            }
+        )
+        return output
+
+    scheduler.step = step
+
+
+def predicted_original(latents, noise_pred, alpha_prod_t):
+    """x0 from x_t and the predicted noise, for an epsilon-predicting model (in float32)."""
+    latents, noise_pred = latents.float(), noise_pred.float()
+    return (latents - (1 - alpha_prod_t) ** 0.5 * noise_pred) / alpha_prod_t**0.5
+
+
+def decode_latents(pipe, latents, batch_size: int, progress=None):
+    """Decode latents (N, 4, h, w) to uint8 images (N, H, W, 3) with the pipeline's VAE, in batches."""
+    import torch
+
+    images = []
+    vae = pipe.vae
+    for start in range(0, len(latents), batch_size):
+        batch = latents[start : start + batch_size].to(device=vae.device, dtype=vae.dtype)
+        with torch.no_grad():
+            decoded = vae.decode(batch / vae.config.scaling_factor).sample
+        decoded = ((decoded.float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
+        images.append(decoded.permute(0, 2, 3, 1).cpu())
+        if progress is not None:
+            progress.update(len(batch))
+    return torch.cat(images).numpy()
+
+
+def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype: str, decode_batch: int = 8) -> Capture:
+    """Run the pipeline for `spec` and return everything the renderers need, as numpy arrays."""
+    import torch
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    pipe.scheduler = make_scheduler(spec.scheduler, pipe.scheduler.config)
+    records: list = []
+    record_steps(pipe.scheduler, records)
+
+    do_guidance = spec.guidance_scale > 1
+    with torch.no_grad():
+        input_ids = pipe.tokenizer(
+            spec.prompt,
+            padding="max_length",
+            max_length=pipe.tokenizer.model_max_length,
+            truncation=True,
+            return_tensors="pt",
+        ).input_ids
+        prompt_embeds, negative_prompt_embeds = pipe.encode_prompt(
+            spec.prompt, device, 1, do_guidance, negative_prompt=spec.negative_prompt or None
+        )
+    pipe.set_progress_bar_config(desc=f"capture {spec.name}: denoising", leave=False)
+    generator = torch.Generator("cpu").manual_seed(spec.seed)
+    final_latents = pipe(
+        prompt_embeds=prompt_embeds,
+        negative_prompt_embeds=negative_prompt_embeds,
+        num_inference_steps=spec.steps,
+        guidance_scale=spec.guidance_scale,
+        height=spec.height,
+        width=spec.width,
+        generator=generator,
+        output_type="latent",
+    ).images
+    loop_seconds = time.perf_counter() - started
+
+    alphas_cumprod = pipe.scheduler.alphas_cumprod
+    timesteps = torch.tensor([r["timestep"] for r in records])
+    alpha_prod = alphas_cumprod[timesteps].float()
+    latents = torch.cat([r["latents"] for r in records]).float()
+    noise_pred = torch.cat([r["noise_pred"] for r in records]).float()
+    prev_sample = torch.cat([r["prev_sample"] for r in records]).float()
+    pred_original_sample = predicted_original(
+        latents, noise_pred, alpha_prod.to(latents.device).view(-1, 1, 1, 1)
+    )
+
+    # One decode per step for x_t and for x0, plus the final latent.
+    to_decode = torch.cat([latents, pred_original_sample, final_latents.float()])
+    with tqdm(total=len(to_decode), desc=f"capture {spec.name}: decoding", unit="image", leave=False) as bar:
+        decoded = decode_latents(pipe, to_decode, decode_batch, bar)
+    count = len(records)
+
+    arrays = {
+        "timesteps": timesteps.numpy(),
+        "alphas_cumprod_t": alpha_prod.numpy(),
+        "latents": latents.cpu().numpy(),
+        "noise_pred": noise_pred.cpu().numpy(),
+        "pred_original_sample": pred_original_sample.cpu().numpy(),
+        "prev_sample": prev_sample.cpu().numpy(),
+        "final_latents": final_latents[0].float().cpu().numpy(),
+        "input_ids": input_ids[0].numpy(),
+        "prompt_embeds": prompt_embeds[0].float().cpu().numpy(),
+        "decoded_latents": decoded[:count],
+        "decoded_pred_original_sample": decoded[count : 2 * count],
+        "image": decoded[2 * count],
+    }
+    if negative_prompt_embeds is not None:
+        arrays["negative_prompt_embeds"] = negative_prompt_embeds[0].float().cpu().numpy()
+    meta = {
+        "capture": spec.name,
+        "spec": spec.as_dict(),
+        "model": source.name,
+        "revision": source.revision,
+        "scheduler": type(pipe.scheduler).__name__,
+        "scheduler_config": {k: v for k, v in dict(pipe.scheduler.config).items() if not k.startswith("_")},
+        "unet_calls": count,
+        "device": device,
+        "device_name": torch.cuda.get_device_name() if device == "cuda" else "CPU",
+        "dtype": dtype,
+        "versions": versions(),
+        "loop_seconds": round(loop_seconds, 3),
+        "capture_seconds": round(time.perf_counter() - started, 3),
+    }
+    return Capture(arrays=arrays, meta=meta)

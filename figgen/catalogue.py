@@ -1,0 +1,184 @@
+"""The figure catalogue: every figure of the article, read from catalogue.toml.
+
+The catalogue is data. Each `[captures.NAME]` table is one pipeline run
+(prompt, seed, steps, ...); each `[[figures]]` entry is one output file, made
+by a renderer from one capture (or from no capture at all, for figures that
+need no weights). Chapters embed figures by id.
+
+This module imports nothing heavy: the site build and `figgen list` read it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
+
+SCHEDULERS = ("ddim", "pndm")
+NEEDS = ("weights", "nothing")
+
+
+class CatalogueError(ValueError):
+    """The catalogue file is malformed; the message names the entry and the fix."""
+
+
+@dataclass(frozen=True)
+class CaptureSpec:
+    """Everything that decides what one pipeline run produces."""
+
+    name: str
+    prompt: str
+    seed: int
+    steps: int
+    guidance_scale: float
+    scheduler: str
+    height: int = 512
+    width: int = 512
+    negative_prompt: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "seed": self.seed,
+            "steps": self.steps,
+            "guidance_scale": self.guidance_scale,
+            "scheduler": self.scheduler,
+            "height": self.height,
+            "width": self.width,
+        }
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One file of the article: what makes it, where it goes, how it is described."""
+
+    id: str
+    part: int
+    needs: str
+    renderer: str
+    output: str
+    alt: str
+    caption: str
+    capture: CaptureSpec | None = None
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    path: Path
+    captures: dict[str, CaptureSpec]
+    figures: list[Figure]
+
+    def by_id(self, figure_id: str) -> Figure:
+        for figure in self.figures:
+            if figure.id == figure_id:
+                return figure
+        known = ", ".join(f.id for f in self.figures)
+        raise KeyError(f"no figure '{figure_id}' in {self.path}; known figures: {known}")
+
+    def select(self, ids: list[str] | None) -> list[Figure]:
+        """The figures named by `ids` (all of them when `ids` is empty), in catalogue order."""
+        if not ids:
+            return list(self.figures)
+        for figure_id in ids:
+            self.by_id(figure_id)  # raises with the list of known ids
+        return [f for f in self.figures if f.id in ids]
+
+
+def _require(table: dict, key: str, kind: type | tuple, where: str):
+    if key not in table:
+        raise CatalogueError(f"{where}: missing '{key}'")
+    value = table[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise CatalogueError(f"{where}: '{key}' must be {names}, got {value!r}")
+    return value
+
+
+def _capture_spec(name: str, table: dict, where: str) -> CaptureSpec:
+    known = set(CaptureSpec.__dataclass_fields__) - {"name"}
+    unknown = set(table) - known
+    if unknown:
+        raise CatalogueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
+    scheduler = _require(table, "scheduler", str, where)
+    if scheduler not in SCHEDULERS:
+        raise CatalogueError(f"{where}: scheduler '{scheduler}' is not one of {', '.join(SCHEDULERS)}")
+    spec = CaptureSpec(
+        name=name,
+        prompt=_require(table, "prompt", str, where),
+        seed=_require(table, "seed", int, where),
+        steps=_require(table, "steps", int, where),
+        guidance_scale=float(_require(table, "guidance_scale", (int, float), where)),
+        scheduler=scheduler,
+        height=table.get("height", 512),
+        width=table.get("width", 512),
+        negative_prompt=table.get("negative_prompt", ""),
+    )
+    if spec.steps < 1:
+        raise CatalogueError(f"{where}: steps must be at least 1, got {spec.steps}")
+    for side in ("height", "width"):
+        value = getattr(spec, side)
+        if not isinstance(value, int) or value <= 0 or value % 8:
+            raise CatalogueError(f"{where}: {side} must be a positive multiple of 8, got {value!r}")
+    return spec
+
+
+def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> Catalogue:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogueError(f"figure catalogue {path} does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise CatalogueError(f"{path} is not valid TOML: {error}") from None
+
+    captures = {
+        name: _capture_spec(name, table, f"{path} [captures.{name}]")
+        for name, table in data.get("captures", {}).items()
+    }
+    figures: list[Figure] = []
+    for index, table in enumerate(data.get("figures", [])):
+        where = f"{path} figure #{index + 1} ({table.get('id', 'no id')})"
+        figure_id = _require(table, "id", str, where)
+        if any(f.id == figure_id for f in figures):
+            raise CatalogueError(f"{where}: the id '{figure_id}' is used twice")
+        needs = _require(table, "needs", str, where)
+        if needs not in NEEDS:
+            raise CatalogueError(f"{where}: needs must be one of {', '.join(NEEDS)}, got '{needs}'")
+        capture = None
+        if needs == "weights":
+            capture_name = _require(table, "capture", str, where)
+            if capture_name not in captures:
+                raise CatalogueError(
+                    f"{where}: capture '{capture_name}' is not defined; "
+                    f"add a [captures.{capture_name}] table or use one of {sorted(captures)}"
+                )
+            capture = captures[capture_name]
+        output = _require(table, "output", str, where)
+        if output.startswith("/") or ".." in Path(output).parts:
+            raise CatalogueError(f"{where}: output '{output}' must be a path inside the figures folder")
+        renderer = _require(table, "renderer", str, where)
+        if renderer.count(".") != 1:
+            raise CatalogueError(f"{where}: renderer '{renderer}' must read 'module.function'")
+        figures.append(
+            Figure(
+                id=figure_id,
+                part=_require(table, "part", int, where),
+                needs=needs,
+                renderer=renderer,
+                output=output,
+                alt=_require(table, "alt", str, where).strip(),
+                caption=_require(table, "caption", str, where).strip(),
+                capture=capture,
+                params=dict(table.get("params", {})),
+            )
+        )
+    return Catalogue(path=path, captures=captures, figures=figures)

@@ -1,0 +1,42 @@
+"""The honest stand-in for a figure that needs weights nobody here has.
+
+It says, in the picture itself, that it is a placeholder, what the real
+figure will show, and the command that renders it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from .imaging import INK, MUTED, font, save_webp
+
+WIDTH = 1200
+PAPER = (255, 248, 225)
+BORDER = (214, 160, 40)
+
+
+def placeholder(figure_id: str, alt: str, command: str, destination: Path) -> dict:
+    title, body, code = font(34), font(22), font(22)
+    lines = [("PLACEHOLDER: this figure has not been rendered yet", title, INK)]
+    lines.append(("", body, INK))
+    lines.append(("What it will show:", body, INK))
+    lines += [(line, body, INK) for line in textwrap.wrap(alt, width=95)]
+    lines.append(("", body, INK))
+    lines.append(("It needs Stable Diffusion 1.4's trained weights. Render it on a GPU with:", body, MUTED))
+    lines.append((f"    {command}", code, INK))
+    lines.append((f"figure id: {figure_id}", body, MUTED))
+
+    line_height, margin = 34, 40
+    height = 2 * margin + line_height * len(lines) + 12
+    canvas = Image.new("RGB", (WIDTH, height), PAPER)
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((4, 4, WIDTH - 5, height - 5), outline=BORDER, width=6)
+    top = margin
+    for text, typeface, fill in lines:
+        draw.text((margin, top), text, font=typeface, fill=fill)
+        top += line_height + (12 if typeface is title else 0)
+    save_webp(destination, canvas, lossless=True)
+    return {"width": WIDTH, "height": height}

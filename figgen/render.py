@@ -1,0 +1,296 @@
+"""`figgen render` and `figgen list`: decide what is out of date, capture what is missing, render.
+
+The flow for one run:
+
+1. pick the figures (all, or --only);
+2. resolve the model (without loading it): SD 1.4 from the local cache,
+   a folder, or none;
+3. work out each figure's key from its capture key, renderer, parameters
+   and renderer code; a figure whose provenance records the same key is up
+   to date;
+4. load the captures that out-of-date figures need from the cache; only if
+   some are missing, load the pipeline and run them (then cache them);
+5. render each out-of-date figure and write its provenance beside it.
+
+Without weights, figures that need them get a placeholder, unless a real
+rendering is already there: a rendered figure is never replaced by a
+placeholder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__, models
+from .cache import base_version, capture_file, capture_key, load_capture, save_capture, stable_hash, versions
+from .catalogue import Catalogue, Figure
+from .figures.placeholder import placeholder
+from .models import HOW_TO_GET_SD14, ModelSource, ModelUnavailable
+from .outputs import provenance_path, read_provenance, remove_stale_temporaries, write_json
+
+FIGURES_PACKAGE = Path(__file__).parent / "figures"
+
+
+def log(message: str) -> None:
+    print(f"figgen: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Project:
+    """Where things are: the catalogue, the figures folder and the cache folder."""
+
+    catalogue: Catalogue
+    figures_dir: Path
+    cache_dir: Path
+
+    def output(self, figure: Figure) -> Path:
+        return self.figures_dir / figure.output
+
+
+def render_command(figure: Figure) -> str:
+    return f"make figures   (or: figgen render --model sd14 --only {figure.id})"
+
+
+def renderer_function(figure: Figure):
+    module_name, function_name = figure.renderer.split(".")
+    module = importlib.import_module(f"figgen.figures.{module_name}")
+    try:
+        return getattr(module, function_name)
+    except AttributeError:
+        raise ValueError(f"figure '{figure.id}': renderer '{figure.renderer}' does not exist in figgen/figures/") from None
+
+
+def source_hash(*files: Path) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def figure_key(figure: Figure, capture_key_value: str | None) -> str:
+    """Everything that decides a figure's file: its capture, renderer code and parameters."""
+    module_name = figure.renderer.split(".")[0]
+    libraries = versions()
+    return stable_hash(
+        {
+            "capture": capture_key_value,
+            "renderer": figure.renderer,
+            "params": figure.params,
+            "code": source_hash(FIGURES_PACKAGE / f"{module_name}.py", FIGURES_PACKAGE / "imaging.py"),
+            "versions": {name: base_version(libraries[name]) for name in ("pillow", "numpy")},
+        }
+    )
+
+
+def placeholder_key(figure: Figure) -> str:
+    return stable_hash(
+        {"alt": figure.alt, "command": render_command(figure), "code": source_hash(FIGURES_PACKAGE / "placeholder.py")}
+    )
+
+
+def is_placeholder(project: Project, figure: Figure) -> bool:
+    """True when the figure is missing or only a placeholder stands there."""
+    if not project.output(figure).exists():
+        return True
+    provenance = read_provenance(project.output(figure))
+    # A file with no provenance is treated as a real rendering: never overwrite it with a placeholder.
+    return provenance is not None and provenance.get("placeholder", False)
+
+
+def keys_for(figures: list[Figure], source: ModelSource | None) -> dict[str, tuple[str | None, str]]:
+    """For each figure id: (capture key or None, figure key)."""
+    keys = {}
+    for figure in figures:
+        capture_key_value = capture_key(figure.capture, source) if figure.capture else None
+        keys[figure.id] = (capture_key_value, figure_key(figure, capture_key_value))
+    return keys
+
+
+def is_current(project: Project, figure: Figure, key: str) -> bool:
+    provenance = read_provenance(project.output(figure))
+    return project.output(figure).exists() and provenance is not None and provenance.get("key") == key
+
+
+def write_placeholder(project: Project, figure: Figure) -> bool:
+    """Write (or refresh) the placeholder of `figure`; False if it was already current."""
+    destination = project.output(figure)
+    key = placeholder_key(figure)
+    provenance = read_provenance(destination)
+    if destination.exists() and provenance is not None and provenance.get("key") == key:
+        return False
+    info = placeholder(figure.id, figure.alt, render_command(figure), destination)
+    write_json(
+        provenance_path(destination),
+        {
+            "figure": figure.id,
+            "file": destination.name,
+            "placeholder": True,
+            "key": key,
+            "reason": "Stable Diffusion 1.4's weights were not available to figgen when this file was written.",
+            "render_with": render_command(figure),
+            "figgen": __version__,
+            **info,
+        },
+    )
+    return True
+
+
+def provenance_for(figure: Figure, key: str, capture_key_value, capture, info: dict, seconds: float) -> dict:
+    record = {
+        "figure": figure.id,
+        "file": Path(figure.output).name,
+        "placeholder": False,
+        "key": key,
+        "renderer": figure.renderer,
+        "params": figure.params,
+        "render_seconds": round(seconds, 3),
+        "rendered_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "versions": {**versions(), "figgen": __version__, "python": platform.python_version()},
+        **info,
+    }
+    if capture is not None:
+        meta = capture.meta
+        record.update(
+            {
+                "capture": meta["capture"],
+                "capture_key": capture_key_value,
+                "model": meta["model"],
+                "revision": meta["revision"],
+                "device": meta["device"],
+                "device_name": meta["device_name"],
+                "dtype": meta["dtype"],
+                "spec": meta["spec"],
+                "scheduler": meta["scheduler"],
+                "scheduler_config": meta["scheduler_config"],
+                "unet_calls": meta["unet_calls"],
+                "capture_seconds": meta["capture_seconds"],
+                "capture_versions": meta["versions"],
+            }
+        )
+    return record
+
+
+def warn_no_weights(figures: list[Figure]) -> None:
+    ids = ", ".join(f.id for f in figures)
+    log(
+        f"warning: SD 1.4's weights ({models.SD14_REPO}) are not in the local Hugging Face cache "
+        f"({models.hub_cache_dir()}), so {len(figures)} figure(s) that need them were skipped: {ids}. "
+        "Figures that have no rendering yet get a placeholder; rendered ones are kept.\n"
+        f"        {HOW_TO_GET_SD14}"
+    )
+
+
+def capture_all(project: Project, specs: dict, source: ModelSource, device: str) -> dict:
+    """Run the pipeline for every spec in `specs` ({capture key: spec}) and cache the results."""
+    from .capture import run_capture
+
+    device, dtype = models.pick_device(device)
+    log(f"loading {source.name} (revision {source.revision[:12]}) on {device} in {dtype} ...")
+    started = time.perf_counter()
+    pipe = models.load_pipeline(source, device, dtype)
+    log(f"loaded in {time.perf_counter() - started:.1f}s")
+    captures = {}
+    for number, (key, spec) in enumerate(specs.items(), 1):
+        log(f"capture {number}/{len(specs)} '{spec.name}': {spec.steps} steps, {spec.scheduler}, seed {spec.seed}")
+        capture = run_capture(pipe, spec, source, device, dtype)
+        save_capture(capture_file(project.cache_dir, key), capture)
+        log(f"capture '{spec.name}' done in {capture.meta['capture_seconds']:.1f}s (cached as {key})")
+        captures[key] = capture
+    return captures
+
+
+def render(project: Project, model: str | None, device: str, only: list[str] | None, force: bool) -> int:
+    started = time.perf_counter()
+    figures = project.catalogue.select(only)
+    for path in remove_stale_temporaries(project.figures_dir):
+        log(f"removed {path}, left half-written by an interrupted run")
+    source = models.resolve_model(model, project.cache_dir / "fingerprints.json")
+    if source is not None:
+        log(f"model: {source.name} (revision {source.revision[:12]})")
+
+    need_weights = [f for f in figures if f.needs == "weights"]
+    placeholders_written = kept = 0
+    if source is None and need_weights:
+        warn_no_weights(need_weights)
+        for figure in need_weights:
+            if not is_placeholder(project, figure):
+                kept += 1
+            elif write_placeholder(project, figure):
+                placeholders_written += 1
+                log(f"placeholder written for '{figure.id}': {project.output(figure)}")
+        figures = [f for f in figures if f.needs != "weights"]
+
+    keys = keys_for(figures, source)
+    todo = [f for f in figures if force or not is_current(project, f, keys[f.id][1])]
+    log(f"{len(figures)} figure(s) to check, {len(todo)} to render, {len(figures) - len(todo)} up to date")
+
+    captures: dict = {}
+    missing: dict = {}
+    for figure in todo:
+        key = keys[figure.id][0]
+        if key is None or key in captures or key in missing:
+            continue
+        cached = load_capture(capture_file(project.cache_dir, key))
+        if cached is not None:
+            captures[key] = cached
+        else:
+            missing[key] = figure.capture
+    if missing:
+        captures.update(capture_all(project, missing, source, device))
+
+    for number, figure in enumerate(todo, 1):
+        capture_key_value, key = keys[figure.id]
+        destination = project.output(figure)
+        figure_started = time.perf_counter()
+        function = renderer_function(figure)
+        if capture_key_value is None:
+            capture = None
+            info = function(destination, **figure.params)
+        else:
+            capture = captures[capture_key_value]
+            info = function(capture, destination, **figure.params)
+        seconds = time.perf_counter() - figure_started
+        write_json(provenance_path(destination), provenance_for(figure, key, capture_key_value, capture, info, seconds))
+        log(f"[{number}/{len(todo)}] {figure.id} -> {destination} ({seconds:.1f}s)")
+
+    log(
+        f"done in {time.perf_counter() - started:.1f}s: {len(todo)} rendered, "
+        f"{len(figures) - len(todo)} up to date, {placeholders_written} placeholder(s) written, "
+        f"{kept} rendered figure(s) kept without checking"
+    )
+    return 0
+
+
+def status(project: Project, figure: Figure, source: ModelSource | None) -> str:
+    """One line on whether `figure` is current, for `figgen list`."""
+    destination = project.output(figure)
+    provenance = read_provenance(destination)
+    if not destination.exists():
+        return "missing"
+    if provenance is None:
+        return "no provenance (unknown origin)"
+    if provenance.get("placeholder"):
+        return "placeholder" if source is None else "placeholder (weights available: run figgen render)"
+    if figure.needs == "weights" and source is None:
+        return f"rendered with {provenance.get('model')}; no weights here to check it"
+    key = figure_key(figure, capture_key(figure.capture, source) if figure.capture else None)
+    return "up to date" if provenance.get("key") == key else "out of date"
+
+
+def list_figures(project: Project, model: str | None) -> int:
+    source = models.resolve_model(model, project.cache_dir / "fingerprints.json") if model else models.cached_sd14()
+    print(f"model: {source.name + ' (revision ' + source.revision[:12] + ')' if source else 'none (SD 1.4 not in the local cache)'}")
+    rows = [("ID", "PART", "NEEDS", "STATUS", "FILE")]
+    for figure in project.catalogue.figures:
+        rows.append((figure.id, str(figure.part), figure.needs, status(project, figure, source), figure.output))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0

@@ -1,0 +1,109 @@
+"""Shared fixtures: a tiny random-weight SD pipeline saved to disk, and a small catalogue.
+
+Everything runs offline on a CPU: HF_HUB_OFFLINE is set before any Hugging
+Face library is imported, and no test downloads anything.
+"""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from figgen.cli import main as figgen_main
+
+from tiny_pipeline import build_tiny_pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A catalogue shaped like the real one, but small enough to run in a second.
+SMALL_CATALOGUE = """
+[captures.small-ddim]
+prompt = "a cat on a mat"
+seed = 7
+steps = 6
+guidance_scale = 7.5
+scheduler = "ddim"
+height = 64
+width = 64
+
+[[figures]]
+id = "seq"
+part = 1
+needs = "weights"
+capture = "small-ddim"
+renderer = "denoise.sequence"
+output = "part1/seq.webp"
+alt = "x_t and x0 at three steps"
+caption = "A small sequence."
+[figures.params]
+show_steps = [1, 3, 6]
+tile_size = 64
+lossless = true
+
+[[figures]]
+id = "anim"
+part = 1
+needs = "weights"
+capture = "small-ddim"
+renderer = "denoise.animation"
+output = "part1/anim.webp"
+alt = "every step"
+caption = "A small animation."
+[figures.params]
+tile_size = 64
+lossless = true
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """The tiny pipeline, saved with save_pretrained (built once per test session)."""
+    return build_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd"))
+
+
+@pytest.fixture
+def project(tmp_path) -> dict:
+    """A scratch project: the small catalogue, an empty figures folder and an empty cache."""
+    catalogue = tmp_path / "catalogue.toml"
+    catalogue.write_text(SMALL_CATALOGUE)
+    return {"catalogue": catalogue, "figures": tmp_path / "figures", "cache": tmp_path / "cache"}
+
+
+def figgen(project: dict, *args: str) -> int:
+    """Run the figgen CLI in this process on a scratch project."""
+    command, *rest = args
+    return figgen_main(
+        [
+            command,
+            "--catalogue",
+            str(project["catalogue"]),
+            "--figures-dir",
+            str(project["figures"]),
+            "--cache-dir",
+            str(project["cache"]),
+            *rest,
+        ]
+    )
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file below `folder` with its bytes, to compare before and after."""
+    if not folder.exists():
+        return {}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def real_docs(tmp_path) -> Path:
+    """A copy of the project's docs/ and mkdocs.yml, to build or modify without touching the tree."""
+    target = tmp_path / "project"
+    shutil.copytree(ROOT / "docs", target / "docs")
+    shutil.copy(ROOT / "mkdocs.yml", target / "mkdocs.yml")
+    (target / "figgen").mkdir()
+    shutil.copy(ROOT / "figgen" / "site_hook.py", target / "figgen" / "site_hook.py")
+    return target

@@ -1,0 +1,265 @@
+"""`figgen render` and `figgen list` end to end, on the tiny pipeline, offline."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from figgen import models as figgen_models
+from figgen.cache import load_capture
+from figgen.figures import denoise
+
+from conftest import ROOT, figgen, snapshot
+
+
+def frames_of(path: Path) -> list[np.ndarray]:
+    with Image.open(path) as image:
+        frames = []
+        for index in range(getattr(image, "n_frames", 1)):
+            image.seek(index)
+            frames.append(np.asarray(image.convert("RGB")))
+        return frames
+
+
+def no_model_loading(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("figgen loaded a model although every capture was cached")
+
+    monkeypatch.setattr(figgen_models, "load_pipeline", refuse)
+
+
+def only_capture(project) -> "Capture":
+    (path,) = (project["cache"] / "captures").glob("*.safetensors")
+    return load_capture(path)
+
+
+def test_render_writes_figures_from_the_captured_tensors(project, tiny_model):
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    capture = only_capture(project)
+    steps = len(capture.arrays["timesteps"])
+    assert steps == 6
+
+    sequence = project["figures"] / "part1" / "seq.webp"
+    (grid,) = frames_of(sequence)
+    provenance = json.loads(sequence.with_suffix(".json").read_text())
+    assert grid.shape == (provenance["height"], provenance["width"], 3)
+    # Each tile is the decoded latent of its step, placed where the layout says.
+    for column, step in enumerate([1, 3, 6]):
+        left = denoise.MARGIN + denoise.LABEL_WIDTH + column * (64 + denoise.GAP)
+        for row, name in enumerate(["decoded_latents", "decoded_pred_original_sample"]):
+            top = denoise.MARGIN + denoise.HEADER + row * (64 + denoise.GAP)
+            tile = grid[top : top + 64, left : left + 64].astype(int)
+            expected = capture.arrays[name][step - 1].astype(int)
+            np.testing.assert_array_equal(tile, expected, err_msg=f"{name} at step {step}")
+
+    animation = project["figures"] / "part1" / "anim.webp"
+    frames = frames_of(animation)
+    assert len(frames) == steps + 1
+    for index in (0, steps - 1):
+        left_tile = frames[index][denoise.MARGIN : denoise.MARGIN + 64, denoise.MARGIN : denoise.MARGIN + 64]
+        np.testing.assert_array_equal(left_tile, capture.arrays["decoded_latents"][index])
+        right = denoise.MARGIN + 64 + denoise.GAP
+        right_tile = frames[index][denoise.MARGIN : denoise.MARGIN + 64, right : right + 64]
+        np.testing.assert_array_equal(right_tile, capture.arrays["decoded_pred_original_sample"][index])
+    last = frames[-1][denoise.MARGIN : denoise.MARGIN + 64, denoise.MARGIN : denoise.MARGIN + 64]
+    np.testing.assert_array_equal(last, capture.arrays["image"])
+
+    record = json.loads(animation.with_suffix(".json").read_text())
+    assert record["placeholder"] is False
+    assert record["frames"] == steps + 1
+    assert record["spec"] == {
+        "prompt": "a cat on a mat", "negative_prompt": "", "seed": 7, "steps": 6, "guidance_scale": 7.5,
+        "scheduler": "ddim", "height": 64, "width": 64,
+    }
+    for field, value in {
+        "scheduler": "DDIMScheduler", "device": "cpu", "dtype": "float32", "model": str(tiny_model),
+    }.items():
+        assert record[field] == value, field
+    assert record["revision"] and record["versions"]["diffusers"] and record["capture_seconds"] > 0
+
+
+def test_second_run_uses_the_cache_and_loads_no_model(project, tiny_model, monkeypatch):
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    before = snapshot(project["figures"])
+    no_model_loading(monkeypatch)
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    assert snapshot(project["figures"]) == before  # nothing rewritten
+    # --force renders again, still from the cache.
+    assert figgen(project, "render", "--model", str(tiny_model), "--force", "--only", "seq") == 0
+
+
+def test_second_run_does_not_even_import_torch(project, tiny_model):
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    code = (
+        "import sys; from figgen.cli import main; "
+        f"status = main(['render', '--model', {str(tiny_model)!r}, '--catalogue', {str(project['catalogue'])!r}, "
+        f"'--figures-dir', {str(project['figures'])!r}, '--cache-dir', {str(project['cache'])!r}]); "
+        "assert status == 0; assert 'torch' not in sys.modules and 'diffusers' not in sys.modules, 'model code imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "2 up to date" in result.stderr
+
+
+def test_changed_renderer_parameters_rerender_without_recapturing(project, tiny_model, monkeypatch):
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    animation_before = (project["figures"] / "part1" / "anim.webp").read_bytes()
+    text = project["catalogue"].read_text().replace("show_steps = [1, 3, 6]", "show_steps = [2, 4]")
+    project["catalogue"].write_text(text)
+    no_model_loading(monkeypatch)
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    record = json.loads((project["figures"] / "part1" / "seq.json").read_text())
+    assert record["steps_shown"] == [2, 4]
+    assert (project["figures"] / "part1" / "anim.webp").read_bytes() == animation_before
+
+
+def test_interrupted_render_leaves_no_partial_file_and_resumes_from_cache(project, tiny_model, monkeypatch):
+    original_save = Image.Image.save
+
+    def interrupted_save(self, fp, *args, **kwargs):
+        Path(fp).write_bytes(b"RIFF\x00\x00half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Image.Image, "save", interrupted_save)
+    assert figgen(project, "render", "--model", str(tiny_model)) == 130
+    assert snapshot(project["figures"]) == {}  # not even a temporary file
+    assert only_capture(project) is not None  # the capture finished and was cached
+
+    monkeypatch.setattr(Image.Image, "save", original_save)
+    no_model_loading(monkeypatch)
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    assert len(frames_of(project["figures"] / "part1" / "anim.webp")) == 7
+
+    # Interrupting a forced re-render leaves the existing files as they were.
+    before = snapshot(project["figures"])
+    monkeypatch.setattr(Image.Image, "save", interrupted_save)
+    assert figgen(project, "render", "--model", str(tiny_model), "--force") == 130
+    assert snapshot(project["figures"]) == before
+
+
+def test_leftover_temporary_files_are_cleaned_up(project, tiny_model):
+    stale = project["figures"] / "part1" / ".seq.webp.figgen-tmp-12345"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"left by a killed run")
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    assert not stale.exists()
+
+
+def run_cli(*args, env_extra=None):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "figgen", *args], capture_output=True, text=True, env=env, cwd=ROOT)
+
+
+def project_args(project):
+    return ["--catalogue", str(project["catalogue"]), "--figures-dir", str(project["figures"]), "--cache-dir", str(project["cache"])]
+
+
+def test_missing_sd14_is_a_clear_error_and_writes_nothing(project, tmp_path, monkeypatch):
+    empty_hf_home = tmp_path / "hf-home"
+    # Start from figures that already exist (placeholders), and check they survive.
+    monkeypatch.setenv("HF_HOME", str(empty_hf_home))
+    assert figgen(project, "render") == 0
+    before = snapshot(project["figures"])
+    result = run_cli("render", "--model", "sd14", *project_args(project), env_extra={"HF_HOME": str(empty_hf_home)})
+    assert result.returncode == 1
+    message = result.stderr
+    assert "cannot load model 'sd14' (CompVis/stable-diffusion-v1-4)" in message
+    assert "not in the local Hugging Face cache" in message and str(empty_hf_home) in message
+    assert "hf download CompVis/stable-diffusion-v1-4" in message and "--model PATH" in message
+    assert "hf auth login" in message and "nothing was written" in message
+    assert "Traceback" not in message
+    assert snapshot(project["figures"]) == before
+    assert not (project["cache"] / "captures").exists()
+
+
+@pytest.mark.parametrize(
+    "make_folder, expected",
+    [
+        (lambda root: root / "does-not-exist", "no such folder"),
+        (lambda root: root, "has no model_index.json"),
+    ],
+)
+def test_bad_model_folder_is_a_clear_error(project, tmp_path, make_folder, expected):
+    folder = make_folder(tmp_path / "not-a-model")
+    if folder.name != "does-not-exist":
+        folder.mkdir(parents=True)
+    result = run_cli("render", "--model", str(folder), *project_args(project))
+    assert result.returncode == 1
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert snapshot(project["figures"]) == {}
+
+
+def test_folder_without_safetensors_weights_is_refused(project, tiny_model, tmp_path):
+    import shutil
+
+    folder = tmp_path / "bin-only"
+    shutil.copytree(tiny_model, folder)
+    for weights in folder.rglob("*.safetensors"):
+        weights.unlink()
+    assert figgen(project, "render", "--model", str(folder)) == 1
+    assert snapshot(project["figures"]) == {}
+
+
+def test_without_weights_placeholders_are_written_and_the_run_succeeds(project, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    assert figgen(project, "render") == 0
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1
+    assert "CompVis/stable-diffusion-v1-4" in err and "seq, anim" in err and "make figures" in err
+    for name in ("seq", "anim"):
+        record = json.loads((project["figures"] / "part1" / f"{name}.json").read_text())
+        assert record["placeholder"] is True
+        assert f"--only {name}" in record["render_with"]
+        with Image.open(project["figures"] / "part1" / f"{name}.webp") as image:
+            assert image.size == (record["width"], record["height"])
+
+
+def test_a_rendered_figure_is_never_replaced_by_a_placeholder(project, tiny_model, tmp_path, monkeypatch):
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    before = snapshot(project["figures"])
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    assert figgen(project, "render") == 0
+    assert figgen(project, "render", "--force") == 0
+    assert snapshot(project["figures"]) == before
+
+
+def test_placeholders_give_way_to_real_renders(project, tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    assert figgen(project, "render") == 0
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    assert json.loads((project["figures"] / "part1" / "seq.json").read_text())["placeholder"] is False
+
+
+def test_list_shows_each_figure_and_its_state(project, tiny_model, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    assert figgen(project, "list", "--model", str(tiny_model)) == 0
+    out = capsys.readouterr().out
+    assert "seq" in out and "anim" in out and out.count("missing") == 2
+    assert figgen(project, "render", "--model", str(tiny_model), "--only", "seq") == 0
+    capsys.readouterr()
+    assert figgen(project, "list", "--model", str(tiny_model)) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert "up to date" in lines["seq"] and "missing" in lines["anim"] and "weights" in lines["seq"]
+    assert figgen(project, "list") == 0
+    assert "no weights here to check it" in capsys.readouterr().out
+
+
+def test_unknown_figure_id_is_an_error(project, tiny_model, capsys):
+    assert figgen(project, "render", "--model", str(tiny_model), "--only", "nope") == 2
+    assert "no figure 'nope'" in capsys.readouterr().err
+
+
+def test_the_real_catalogue_renders_on_the_tiny_pipeline(tiny_model, tmp_path):
+    """The article's own figure list, at full size (512 x 512, 50 steps), through the same code as sd14."""
+    figures = tmp_path / "figures"
+    result = run_cli("render", "--model", str(tiny_model), "--figures-dir", str(figures), "--cache-dir", str(tmp_path / "cache"))
+    assert result.returncode == 0, result.stderr
+    assert "capture 1/1 'astronaut-ddim': 50 steps, ddim, seed 1024" in result.stderr
+    (grid,) = frames_of(figures / "part1" / "denoise-renoise.webp")
+    assert grid.shape[1] > grid.shape[0] > 2 * 256
+    assert len(frames_of(figures / "part1" / "denoise-renoise-animation.webp")) == 51
