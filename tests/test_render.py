@@ -263,3 +263,32 @@ def test_the_real_catalogue_renders_on_the_tiny_pipeline(tiny_model, tmp_path):
     (grid,) = frames_of(figures / "part1" / "denoise-renoise.webp")
     assert grid.shape[1] > grid.shape[0] > 2 * 256
     assert len(frames_of(figures / "part1" / "denoise-renoise-animation.webp")) == 51
+
+
+def test_figures_that_need_no_weights_render_without_any_model(project, tmp_path, monkeypatch):
+    """A figure computed from arithmetic alone is rendered even when no weights are here."""
+    import types
+
+    module = types.ModuleType("figgen.figures.squares")
+
+    def grid(destination, *, size):
+        Image.new("RGB", (size, size), (200, 30, 30)).save(destination, format="WEBP", lossless=True)
+        return {"width": size, "height": size}
+
+    module.grid = grid
+    monkeypatch.setitem(sys.modules, "figgen.figures.squares", module)
+    # A renderer's source file is part of its figures' keys; this one has no file.
+    monkeypatch.setattr("figgen.render.source_hash", lambda *files: "in-memory renderer")
+    project["catalogue"].write_text(
+        project["catalogue"].read_text()
+        + '\n[[figures]]\nid = "sq"\npart = 1\nneeds = "nothing"\nrenderer = "squares.grid"\n'
+        'output = "part1/sq.webp"\nalt = "a red square"\ncaption = "Red."\n[figures.params]\nsize = 32\n'
+    )
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    no_model_loading(monkeypatch)
+    assert figgen(project, "render") == 0
+    (square,) = frames_of(project["figures"] / "part1" / "sq.webp")
+    assert square.shape == (32, 32, 3) and tuple(square[0, 0]) == (200, 30, 30)
+    record = json.loads((project["figures"] / "part1" / "sq.json").read_text())
+    assert record["placeholder"] is False and "model" not in record
+    assert json.loads((project["figures"] / "part1" / "seq.json").read_text())["placeholder"] is True

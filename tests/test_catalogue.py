@@ -1,0 +1,79 @@
+"""The catalogue is valid data, and bad entries are reported clearly."""
+
+import importlib
+
+import pytest
+
+from figgen.catalogue import CatalogueError, load_catalogue
+
+from conftest import ROOT
+
+VALID_FIGURE = """
+[captures.c]
+prompt = "p"
+seed = 1
+steps = 2
+guidance_scale = 7.5
+scheduler = "ddim"
+
+[[figures]]
+id = "f"
+part = 1
+needs = "weights"
+capture = "c"
+renderer = "denoise.sequence"
+output = "part1/f.webp"
+alt = "a"
+caption = "c"
+"""
+
+
+def test_every_catalogue_figure_has_a_renderer_alt_text_and_caption():
+    catalogue = load_catalogue()
+    assert catalogue.figures, "the catalogue is empty"
+    for figure in catalogue.figures:
+        module, function = figure.renderer.split(".")
+        assert callable(getattr(importlib.import_module(f"figgen.figures.{module}"), function)), figure.id
+        assert len(figure.alt) > 40 and figure.caption, figure.id
+        assert 1 <= figure.part <= 5
+        if figure.needs == "weights":
+            assert figure.capture is not None
+
+
+def test_every_figure_is_used_by_a_chapter_and_every_chapter_figure_exists():
+    catalogue = load_catalogue()
+    used = set()
+    for page in (ROOT / "docs").glob("*.md"):
+        for line in page.read_text().splitlines():
+            if line.startswith("{{ figure "):
+                figure_id = line.split()[2]
+                catalogue.by_id(figure_id)  # raises for an unknown id
+                used.add(figure_id)
+    assert used == {f.id for f in catalogue.figures}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (('scheduler = "ddim"', 'scheduler = "euler"'), "scheduler 'euler' is not one of ddim, pndm"),
+        (('capture = "c"', 'capture = "nope"'), "capture 'nope' is not defined"),
+        (('needs = "weights"', 'needs = "gpu"'), "needs must be one of"),
+        (('seed = 1', 'seed = "one"'), "'seed' must be int"),
+        (('output = "part1/f.webp"', 'output = "../f.webp"'), "must be a path inside the figures folder"),
+        (('alt = "a"\n', ''), "missing 'alt'"),
+        (('steps = 2', 'steps = 2\nheight = 500'), "height must be a positive multiple of 8"),
+        (('id = "f"', 'id = "f"\nid = "g"'), "not valid TOML"),
+    ],
+)
+def test_malformed_catalogue_names_the_entry_and_the_problem(tmp_path, change, message):
+    path = tmp_path / "catalogue.toml"
+    path.write_text(VALID_FIGURE.replace(*change))
+    with pytest.raises(CatalogueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_catalogue(path)
+
+
+def test_the_same_id_twice_is_refused(tmp_path):
+    path = tmp_path / "catalogue.toml"
+    path.write_text(VALID_FIGURE + "[[figures]]" + VALID_FIGURE.split("[[figures]]")[1])
+    with pytest.raises(CatalogueError, match="the id 'f' is used twice"):
+        load_catalogue(path)
