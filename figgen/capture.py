@@ -83,15 +83,9 @@ def decode_latents(pipe, latents, batch_size: int, progress=None):
     return torch.cat(images).numpy()
 
 
-def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype: str, decode_batch: int = 8) -> Capture:
-    """Run the pipeline for `spec` and return everything the renderers need, as numpy arrays."""
+def denoise(pipe, spec: CaptureSpec, device: str):
+    """Encode the prompt and run the pipeline's own denoising loop; returns the final latents and the text tensors."""
     import torch
-    from tqdm.auto import tqdm
-
-    started = time.perf_counter()
-    pipe.scheduler = make_scheduler(spec.scheduler, pipe.scheduler.config)
-    records: list = []
-    record_steps(pipe.scheduler, records)
 
     do_guidance = spec.guidance_scale > 1
     with torch.no_grad():
@@ -117,9 +111,27 @@ def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype
         generator=generator,
         output_type="latent",
     ).images
+    return final_latents, input_ids, prompt_embeds, negative_prompt_embeds
+
+
+def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype: str, decode_batch: int = 8) -> Capture:
+    """Run the pipeline for `spec` and return everything the renderers need, as numpy arrays."""
+    import torch
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    shipped_scheduler = pipe.scheduler
+    pipe.scheduler = make_scheduler(spec.scheduler, shipped_scheduler.config)
+    records: list = []
+    record_steps(pipe.scheduler, records)
+    try:
+        final_latents, input_ids, prompt_embeds, negative_prompt_embeds = denoise(pipe, spec, device)
+    finally:
+        scheduler = pipe.scheduler
+        pipe.scheduler = shipped_scheduler  # leave the pipeline as it was loaded
     loop_seconds = time.perf_counter() - started
 
-    alphas_cumprod = pipe.scheduler.alphas_cumprod
+    alphas_cumprod = scheduler.alphas_cumprod
     timesteps = torch.tensor([r["timestep"] for r in records])
     alpha_prod = alphas_cumprod[timesteps].float()
     latents = torch.cat([r["latents"] for r in records]).float()
@@ -156,8 +168,8 @@ def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype
         "spec": spec.as_dict(),
         "model": source.name,
         "revision": source.revision,
-        "scheduler": type(pipe.scheduler).__name__,
-        "scheduler_config": {k: v for k, v in dict(pipe.scheduler.config).items() if not k.startswith("_")},
+        "scheduler": type(scheduler).__name__,
+        "scheduler_config": {k: v for k, v in dict(scheduler.config).items() if not k.startswith("_")},
         "unet_calls": count,
         "device": device,
         "device_name": torch.cuda.get_device_name() if device == "cuda" else "CPU",

@@ -68,6 +68,8 @@ def test_pndm_makes_one_more_unet_call_than_steps(pipeline_and_source):
     assert len(capture.arrays["timesteps"]) == 6
     assert capture.meta["scheduler"] == "PNDMScheduler"
     assert capture.meta["unet_calls"] == 6
+    assert type(pipe.scheduler).__name__ == "PNDMScheduler"
+    assert pipe.scheduler.step.__func__ is type(pipe.scheduler).step  # the wrapper did not stay behind
 
 
 def test_capture_records_text_and_decodes_every_step(pipeline_and_source):
