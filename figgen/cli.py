@@ -17,6 +17,8 @@ from .catalogue import DEFAULT_CATALOGUE, CatalogueError, load_catalogue
 from .models import ModelUnavailable
 from .render import Project, list_figures, render
 
+DEFAULT_FIGURES_DIR = Path("docs/figures")
+
 
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -27,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
         "otherwise only figures that need no weights (the others get placeholders).",
     )
     common.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, help="figure catalogue (TOML)")
-    common.add_argument("--figures-dir", type=Path, default=Path("docs/figures"), help="where figures go")
+    common.add_argument("--figures-dir", type=Path, default=DEFAULT_FIGURES_DIR, help="where figures go")
     common.add_argument("--cache-dir", type=Path, default=Path(".figgen-cache"), help="where captures are cached")
 
     top = argparse.ArgumentParser(prog="figgen", description="Generate the figures of Unboxing Stable Diffusion.")
@@ -42,6 +44,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.figures_dir == DEFAULT_FIGURES_DIR and not Path("mkdocs.yml").is_file():
+        print(
+            f"figgen: error: run figgen from the project folder (the one with mkdocs.yml), so that figures "
+            f"go to its {DEFAULT_FIGURES_DIR}/; or pass --figures-dir. The current folder is {Path.cwd()}.",
+            file=sys.stderr,
+        )
+        return 2
     try:
         project = Project(load_catalogue(args.catalogue), args.figures_dir, args.cache_dir)
         if args.command == "list":

@@ -285,7 +285,8 @@ def status(project: Project, figure: Figure, source: ModelSource | None) -> str:
 
 
 def list_figures(project: Project, model: str | None) -> int:
-    source = models.resolve_model(model, project.cache_dir / "fingerprints.json") if model else models.cached_sd14()
+    # Listing never downloads: sd14 counts only if it is already cached.
+    source = models.cached_sd14() if model in (None, "sd14") else models.local_folder(model, project.cache_dir / "fingerprints.json")
     print(f"model: {source.name + ' (revision ' + source.revision[:12] + ')' if source else 'none (SD 1.4 not in the local cache)'}")
     rows = [("ID", "PART", "NEEDS", "STATUS", "FILE")]
     for figure in project.catalogue.figures:

@@ -292,3 +292,10 @@ def test_figures_that_need_no_weights_render_without_any_model(project, tmp_path
     record = json.loads((project["figures"] / "part1" / "sq.json").read_text())
     assert record["placeholder"] is False and "model" not in record
     assert json.loads((project["figures"] / "part1" / "seq.json").read_text())["placeholder"] is True
+
+
+def test_figgen_outside_the_project_folder_refuses_to_guess_where_figures_go(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "figgen", "render"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "run figgen from the project folder" in result.stderr and "--figures-dir" in result.stderr
+    assert list(tmp_path.iterdir()) == []
