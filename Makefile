@@ -11,7 +11,7 @@ TORCH ?= torch==2.13.0
 SITE_DIR ?= site
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help venv install site serve figures list test clean distclean
+.PHONY: help venv install site serve figures list notebook test clean distclean
 
 help:
 	@echo "make serve      install, build the site with --strict, serve it on http://127.0.0.1:8000"
@@ -19,6 +19,7 @@ help:
 	@echo "make site       build the site into $(SITE_DIR)/ (mkdocs build --strict)"
 	@echo "make figures    regenerate the figures with SD 1.4 (GPU; downloads the weights once)"
 	@echo "make list       list every figure, what it needs and whether it is up to date"
+	@echo "make notebook   run docs/try-it.ipynb from top to bottom and store its outputs"
 	@echo "make install    create $(VENV) and install figgen with the site and test tools"
 	@echo "make clean      remove the built site and the capture cache"
 	@echo "make distclean  clean, and remove $(VENV) too"
@@ -47,6 +48,9 @@ figures: install
 
 list: install
 	$(BIN)/figgen list
+
+notebook: install
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace docs/try-it.ipynb
 
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest

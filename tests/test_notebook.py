@@ -9,8 +9,9 @@ NOTEBOOK = ROOT / "docs" / "try-it.ipynb"
 
 
 def text_outputs(notebook) -> list[str]:
+    """What each code cell printed (stdout only: warnings on stderr name local paths)."""
     return [
-        "".join(output.get("text", "") for output in cell.outputs)
+        "".join(output.get("text", "") for output in cell.outputs if output.get("name") == "stdout")
         for cell in notebook.cells
         if cell.cell_type == "code"
     ]
