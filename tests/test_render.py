@@ -299,3 +299,36 @@ def test_figgen_outside_the_project_folder_refuses_to_guess_where_figures_go(tmp
     assert result.returncode == 2
     assert "run figgen from the project folder" in result.stderr and "--figures-dir" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def fake_sd14_cache(hf_home: Path, tiny_model: Path, revision: str) -> Path:
+    """Lay the tiny pipeline out as SD 1.4's snapshot in a Hugging Face hub cache."""
+    import shutil
+
+    repo = hf_home / "hub" / "models--CompVis--stable-diffusion-v1-4"
+    snapshot_dir = repo / "snapshots" / revision
+    shutil.copytree(tiny_model, snapshot_dir)
+    tokenizer = snapshot_dir / "tokenizer"
+    vocab = json.loads((tokenizer / "tokenizer.json").read_text())["model"]["vocab"]
+    (tokenizer / "vocab.json").write_text(json.dumps(vocab))
+    (tokenizer / "merges.txt").write_text("#version: 0.2\n")
+    (tokenizer / "special_tokens_map.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    return snapshot_dir
+
+
+def test_sd14_in_the_local_cache_is_used_without_asking(project, tiny_model, tmp_path, monkeypatch):
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    fake_sd14_cache(tmp_path / "hf-home", tiny_model, revision)
+    assert figgen(project, "render") == 0
+    record = json.loads((project["figures"] / "part1" / "seq.json").read_text())
+    assert record["placeholder"] is False
+    assert record["model"] == "CompVis/stable-diffusion-v1-4" and record["revision"] == revision
+    # A new revision in the cache is a different model: everything is captured again.
+    fake_sd14_cache(tmp_path / "hf-home2", tiny_model, "f" * 40)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home2"))
+    assert figgen(project, "render") == 0
+    assert json.loads((project["figures"] / "part1" / "seq.json").read_text())["revision"] == "f" * 40
+    assert len(list((project["cache"] / "captures").glob("*.safetensors"))) == 2
