@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .catalogue import DEFAULT_CATALOGUE, CatalogueError, load_catalogue
 from .models import ModelUnavailable
-from .render import Project, list_figures, render
+from .render import FigureError, Project, list_figures, render
 
 DEFAULT_FIGURES_DIR = Path("docs/figures")
 
@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CatalogueError, KeyError) as error:
         print(f"figgen: error: {error.args[0]}", file=sys.stderr)
         return 2
+    except FigureError as error:
+        print(f"figgen: error: {error}", file=sys.stderr)
+        return 1
     except ModelUnavailable as error:
         print(f"figgen: error: {error}\nfiggen: nothing was written.", file=sys.stderr)
         return 1

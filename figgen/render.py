@@ -38,6 +38,10 @@ from .outputs import provenance_path, read_provenance, remove_stale_temporaries,
 FIGURES_PACKAGE = Path(__file__).parent / "figures"
 
 
+class FigureError(RuntimeError):
+    """A renderer refused its parameters; the message names the figure and where to fix it."""
+
+
 def log(message: str) -> None:
     print(f"figgen: {message}", file=sys.stderr, flush=True)
 
@@ -122,8 +126,7 @@ def write_placeholder(project: Project, figure: Figure) -> bool:
     """Write (or refresh) the placeholder of `figure`; False if it was already current."""
     destination = project.output(figure)
     key = placeholder_key(figure)
-    provenance = read_provenance(destination)
-    if destination.exists() and provenance is not None and provenance.get("key") == key:
+    if is_current(project, figure, key):
         return False
     info = placeholder(figure.id, figure.alt, render_command(figure), destination)
     write_json(
@@ -249,13 +252,18 @@ def render(project: Project, model: str | None, device: str, only: list[str] | N
         capture_key_value, key = keys[figure.id]
         destination = project.output(figure)
         figure_started = time.perf_counter()
-        function = renderer_function(figure)
-        if capture_key_value is None:
-            capture = None
-            info = function(destination, **figure.params)
-        else:
-            capture = captures[capture_key_value]
-            info = function(capture, destination, **figure.params)
+        capture = captures.get(capture_key_value)
+        try:
+            function = renderer_function(figure)
+            if capture is None:
+                info = function(destination, **figure.params)
+            else:
+                info = function(capture, destination, **figure.params)
+        except (TypeError, ValueError) as error:
+            raise FigureError(
+                f"figure '{figure.id}' (renderer {figure.renderer}) failed: {error}. "
+                f"Check its entry in {project.catalogue.path}; figures rendered before it are kept."
+            ) from error
         seconds = time.perf_counter() - figure_started
         write_json(provenance_path(destination), provenance_for(figure, key, capture_key_value, capture, info, seconds))
         log(f"[{number}/{len(todo)}] {figure.id} -> {destination} ({seconds:.1f}s)")

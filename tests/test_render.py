@@ -332,3 +332,16 @@ def test_sd14_in_the_local_cache_is_used_without_asking(project, tiny_model, tmp
     assert figgen(project, "render") == 0
     assert json.loads((project["figures"] / "part1" / "seq.json").read_text())["revision"] == "f" * 40
     assert len(list((project["cache"] / "captures").glob("*.safetensors"))) == 2
+
+
+def test_a_bad_renderer_parameter_names_the_figure_and_keeps_earlier_figures(project, tiny_model, capsys):
+    text = project["catalogue"].read_text().replace("show_steps = [1, 3, 6]", "show_steps = [1, 60]")
+    # Put the broken figure last so that the good one is rendered first.
+    good, broken = text.split("[[figures]]")[2], text.split("[[figures]]")[1]
+    project["catalogue"].write_text(text.split("[[figures]]")[0] + "[[figures]]" + good + "[[figures]]" + broken)
+    assert figgen(project, "render", "--model", str(tiny_model)) == 1
+    err = capsys.readouterr().err
+    assert "figure 'seq' (renderer denoise.sequence) failed: show_steps [60] are outside 1..6" in err
+    assert "Traceback" not in err
+    assert (project["figures"] / "part1" / "anim.webp").exists()
+    assert not (project["figures"] / "part1" / "seq.webp").exists()
