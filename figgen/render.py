@@ -78,17 +78,22 @@ def source_hash(*files: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def renderer_code_files() -> list[Path]:
+    """The code and data that renderers draw on: every figure module, SD 1.4's config, the data folder."""
+    package = FIGURES_PACKAGE.parent
+    return sorted(FIGURES_PACKAGE.glob("*.py")) + [package / "sd14.py"] + sorted((package / "data").glob("*"))
+
+
 def figure_key(figure: Figure, capture_key_value: str | None) -> str:
-    """Everything that decides a figure's file: its capture, renderer code and parameters."""
-    module_name = figure.renderer.split(".")[0]
+    """Everything that decides a figure's file: its capture, renderer code and data, and parameters."""
     libraries = versions()
     return stable_hash(
         {
             "capture": capture_key_value,
             "renderer": figure.renderer,
             "params": figure.params,
-            "code": source_hash(FIGURES_PACKAGE / f"{module_name}.py", FIGURES_PACKAGE / "imaging.py"),
-            "versions": {name: base_version(libraries[name]) for name in ("pillow", "numpy")},
+            "code": source_hash(*renderer_code_files()),
+            "versions": {name: base_version(version) for name, version in libraries.items()},
         }
     )
 
