@@ -30,30 +30,36 @@ def load_photo(name: str) -> np.ndarray:
     return image[top : top + side, left : left + side]
 
 
-def photo(destination: Path, *, photo: str = "astronaut", timesteps: list[int], seed: int = 0, tile_size: int = 224) -> dict:
+def photo(
+    destination: Path, *, photo: str = "astronaut", timesteps: list[int], seed: int = 0, tile_size: int = 224,
+    columns: int = 3,
+) -> dict:
     pndm, _ = sd14.schedulers()
     alphas_cumprod = pndm.alphas_cumprod.double().numpy()
     clean = load_photo(photo).astype(np.float64) / 127.5 - 1.0  # pixels in [-1, 1], as SD's VAE sees them
     noise = np.random.default_rng(seed).standard_normal(clean.shape)
 
-    margin, gap, header, footer = 12, 8, 56, 34
-    width = 2 * margin + len(timesteps) * (tile_size + gap) - gap
-    canvas = Image.new("RGB", (width, header + tile_size + footer + 2 * margin), BACKGROUND)
+    margin, gap, header, footer = 12, 8, 56, 44
+    rows = -(-len(timesteps) // columns)
+    width = 2 * margin + columns * (tile_size + gap) - gap
+    height = 2 * margin + rows * (header + tile_size + gap) + footer
+    canvas = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     shown = {}
     for column, t in enumerate(timesteps):
         signal, spread = float(np.sqrt(alphas_cumprod[t])), float(np.sqrt(1 - alphas_cumprod[t]))
         noisy = signal * clean + spread * noise
         pixels = np.clip((noisy + 1) * 127.5, 0, 255).round().astype(np.uint8)
-        left = margin + column * (tile_size + gap)
-        canvas.paste(tile(pixels, tile_size), (left, margin + header))
-        draw_centred(draw, left + tile_size // 2, margin, f"t = {t}", font(20))
-        draw_centred(draw, left + tile_size // 2, margin + 28, f"picture x {signal:.3f}, noise x {spread:.3f}", font(14), MUTED)
+        left = margin + (column % columns) * (tile_size + gap)
+        top = margin + (column // columns) * (header + tile_size + gap)
+        canvas.paste(tile(pixels, tile_size), (left, top + header))
+        draw_centred(draw, left + tile_size // 2, top, f"t = {t}", font(20))
+        draw_centred(draw, left + tile_size // 2, top + 28, f"picture x {signal:.3f}, noise x {spread:.3f}", font(14), MUTED)
         shown[t] = [round(signal, 3), round(spread, 3)]
     draw.text(
-        (margin, margin + header + tile_size + 10),
-        "Noise added in pixel space, for illustration: Stable Diffusion adds it to the 4 x 64 x 64 latent.",
-        font=font(15),
+        (margin, height - footer),
+        "Noise added in pixel space, for illustration.\nStable Diffusion adds it to the 4 x 64 x 64 latent.",
+        font=font(14),
         fill=INK,
     )
     save_webp(destination, canvas, quality=88)

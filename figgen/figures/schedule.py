@@ -19,9 +19,9 @@ def noise_schedule(destination: Path, *, steps: int = 50, marked: list[int] = (9
     noise = (1 - alphas_cumprod).sqrt().tolist()
     count = len(signal)
 
-    left, top, plot_w, plot_h = 70, 70, 720, 300
+    left, top, plot_w, plot_h = 70, 95, 720, 300
     svg = Svg(
-        860, 550,
+        860, 575,
         "SD 1.4's noise schedule",
         f"How much of the picture (square root of alpha-bar) and how much noise remain at each of {count} "
         f"training timesteps, with the {steps} timesteps that DDIM and PNDM visit.",
@@ -34,7 +34,7 @@ def noise_schedule(destination: Path, *, steps: int = 50, marked: list[int] = (9
         return top + plot_h * (1 - value)
 
     svg.text(left, 24, f"Signal and noise across SD 1.4's {count} training timesteps", 18, "start", weight="bold")
-    svg.text(left + plot_w, 24, "marked values: picture | noise", 12, "end", MUTED)
+    svg.text(left, 46, "Marked points show their values as: picture | noise", 12, "start", MUTED)
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         svg.line(left, y(tick), left + plot_w, y(tick), stroke="#eeeeee")
         svg.text(left - 8, y(tick) + 4, f"{tick:g}", 12, "end", MUTED)
