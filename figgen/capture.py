@@ -24,8 +24,9 @@ from __future__ import annotations
 import time
 
 from .cache import Capture, versions
-from .catalogue import CaptureSpec
+from .catalogue import CaptureSpec, PhotoSpec
 from .models import ModelSource
+from .photos import load_photo
 
 
 def make_scheduler(name: str, shipped_config):
@@ -176,6 +177,52 @@ def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype
         "dtype": dtype,
         "versions": versions(),
         "loop_seconds": round(loop_seconds, 3),
+        "capture_seconds": round(time.perf_counter() - started, 3),
+    }
+    return Capture(arrays=arrays, meta=meta)
+
+
+def run_photo_capture(pipe, spec: PhotoSpec, source: ModelSource, device: str, dtype: str, decode_batch: int = 8) -> Capture:
+    """Encode a real photo with the VAE, noise its latent to each timestep as in training, decode each."""
+    import torch
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    vae = pipe.vae
+    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    photo = load_photo(spec.photo, size)
+    pixels = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+    with torch.no_grad():
+        encoded = vae.encode(pixels.to(device=vae.device, dtype=vae.dtype)).latent_dist.mean
+    latents = encoded.float() * vae.config.scaling_factor
+    noise = torch.randn(latents.shape, generator=torch.Generator("cpu").manual_seed(spec.seed)).to(latents.device)
+    timesteps = torch.tensor(spec.timesteps)
+    alpha_prod = pipe.scheduler.alphas_cumprod[timesteps].float()
+    scale = alpha_prod.to(latents.device).view(-1, 1, 1, 1)
+    noisy_latents = scale.sqrt() * latents + (1 - scale).sqrt() * noise  # the forward process, exactly
+    to_decode = torch.cat([noisy_latents, latents])
+    with tqdm(total=len(to_decode), desc=f"capture {spec.name}: decoding", unit="image", leave=False) as bar:
+        decoded = decode_latents(pipe, to_decode, decode_batch, bar)
+    count = len(timesteps)
+    arrays = {
+        "photo": photo,
+        "timesteps": timesteps.numpy(),
+        "alphas_cumprod_t": alpha_prod.numpy(),
+        "latents": latents[0].cpu().numpy(),
+        "noise": noise[0].cpu().numpy(),
+        "noisy_latents": noisy_latents.cpu().numpy(),
+        "decoded_noisy_latents": decoded[:count],
+        "decoded_latents": decoded[count],
+    }
+    meta = {
+        "capture": spec.name,
+        "spec": spec.as_dict(),
+        "model": source.name,
+        "revision": source.revision,
+        "device": device,
+        "device_name": torch.cuda.get_device_name() if device == "cuda" else "CPU",
+        "dtype": dtype,
+        "versions": versions(),
         "capture_seconds": round(time.perf_counter() - started, 3),
     }
     return Capture(arrays=arrays, meta=meta)

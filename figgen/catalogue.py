@@ -43,6 +43,9 @@ class CaptureSpec:
     width: int = 512
     negative_prompt: str = ""
 
+    def describe(self) -> str:
+        return f"{self.steps} steps, {self.scheduler}, seed {self.seed}"
+
     def as_dict(self) -> dict:
         return {
             "prompt": self.prompt,
@@ -57,6 +60,22 @@ class CaptureSpec:
 
 
 @dataclass(frozen=True)
+class PhotoSpec:
+    """A real photo through SD's VAE: encoded, noised to chosen timesteps in latent space, decoded."""
+
+    name: str
+    photo: str
+    seed: int
+    timesteps: tuple[int, ...]
+
+    def as_dict(self) -> dict:
+        return {"photo": self.photo, "seed": self.seed, "timesteps": list(self.timesteps)}
+
+    def describe(self) -> str:
+        return f"photo '{self.photo}' through the VAE, noised to {len(self.timesteps)} timesteps, seed {self.seed}"
+
+
+@dataclass(frozen=True)
 class Figure:
     """One file of the article: what makes it, where it goes, how it is described."""
 
@@ -67,8 +86,11 @@ class Figure:
     output: str
     alt: str
     caption: str
-    capture: CaptureSpec | None = None
+    capture: CaptureSpec | PhotoSpec | None = None
     params: dict = field(default_factory=dict)
+    # Drawn instead of a placeholder while the weights are missing (needs no weights itself).
+    fallback: str | None = None
+    fallback_params: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,7 +125,25 @@ def _require(table: dict, key: str, kind: type | tuple, where: str):
     return value
 
 
-def _capture_spec(name: str, table: dict, where: str) -> CaptureSpec:
+def _photo_spec(name: str, table: dict, where: str) -> PhotoSpec:
+    known = set(PhotoSpec.__dataclass_fields__) - {"name"}
+    unknown = set(table) - known
+    if unknown:
+        raise CatalogueError(f"{where}: unknown keys {sorted(unknown)}; allowed for a photo capture: {sorted(known)}")
+    timesteps = _require(table, "timesteps", list, where)
+    if not timesteps or not all(isinstance(t, int) and 0 <= t < 1000 for t in timesteps):
+        raise CatalogueError(f"{where}: timesteps must be whole numbers from 0 to 999, got {timesteps!r}")
+    return PhotoSpec(
+        name=name,
+        photo=_require(table, "photo", str, where),
+        seed=_require(table, "seed", int, where),
+        timesteps=tuple(timesteps),
+    )
+
+
+def _capture_spec(name: str, table: dict, where: str) -> CaptureSpec | PhotoSpec:
+    if "photo" in table:
+        return _photo_spec(name, table, where)
     known = set(CaptureSpec.__dataclass_fields__) - {"name"}
     unknown = set(table) - known
     if unknown:
@@ -166,8 +206,12 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> Catalogue:
         if output.startswith("/") or ".." in Path(output).parts:
             raise CatalogueError(f"{where}: output '{output}' must be a path inside the figures folder")
         renderer = _require(table, "renderer", str, where)
-        if renderer.count(".") != 1:
-            raise CatalogueError(f"{where}: renderer '{renderer}' must read 'module.function'")
+        fallback = table.get("fallback")
+        for name in filter(None, (renderer, fallback)):
+            if not isinstance(name, str) or name.count(".") != 1:
+                raise CatalogueError(f"{where}: renderer '{name}' must read 'module.function'")
+        if fallback and needs != "weights":
+            raise CatalogueError(f"{where}: only a figure that needs weights can have a fallback")
         figures.append(
             Figure(
                 id=figure_id,
@@ -179,6 +223,8 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> Catalogue:
                 caption=_require(table, "caption", str, where).strip(),
                 capture=capture,
                 params=dict(table.get("params", {})),
+                fallback=fallback,
+                fallback_params=dict(table.get("fallback_params", {})),
             )
         )
     return Catalogue(path=path, captures=captures, figures=figures)

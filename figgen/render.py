@@ -19,6 +19,7 @@ placeholder.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import platform
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from . import __version__, models
 from .cache import base_version, capture_file, capture_key, load_capture, save_capture, stable_hash, versions
-from .catalogue import Catalogue, Figure
+from .catalogue import Catalogue, Figure, PhotoSpec
 from .figures.placeholder import placeholder
 from .models import HOW_TO_GET_SD14, ModelSource, ModelUnavailable
 from .outputs import provenance_path, read_provenance, remove_stale_temporaries, write_json
@@ -105,12 +106,17 @@ def placeholder_key(figure: Figure) -> str:
 
 
 def is_placeholder(project: Project, figure: Figure) -> bool:
-    """True when the figure is missing or only a placeholder stands there."""
+    """True when the figure is missing or only a stand-in (placeholder or fallback) is there."""
     if not project.output(figure).exists():
         return True
     provenance = read_provenance(project.output(figure))
-    # A file with no provenance is treated as a real rendering: never overwrite it with a placeholder.
-    return provenance is not None and provenance.get("placeholder", False)
+    # A file with no provenance is treated as a real rendering: never overwrite it with a stand-in.
+    return provenance is not None and (provenance.get("placeholder", False) or provenance.get("fallback", False))
+
+
+def fallback_figure(figure: Figure) -> Figure:
+    """The no-weights stand-in of `figure`, rendered like any figure that needs nothing."""
+    return dataclasses.replace(figure, needs="nothing", renderer=figure.fallback, params=figure.fallback_params, capture=None)
 
 
 def keys_for(figures: list[Figure], source: ModelSource | None) -> dict[str, tuple[str | None, str]]:
@@ -175,9 +181,7 @@ def provenance_for(figure: Figure, key: str, capture_key_value, capture, info: d
                 "device_name": meta["device_name"],
                 "dtype": meta["dtype"],
                 "spec": meta["spec"],
-                "scheduler": meta["scheduler"],
-                "scheduler_config": meta["scheduler_config"],
-                "unet_calls": meta["unet_calls"],
+                **{key: meta[key] for key in ("scheduler", "scheduler_config", "unet_calls") if key in meta},
                 "capture_seconds": meta["capture_seconds"],
                 "capture_versions": meta["versions"],
             }
@@ -197,7 +201,7 @@ def warn_no_weights(figures: list[Figure]) -> None:
 
 def capture_all(project: Project, specs: dict, source: ModelSource, device: str) -> dict:
     """Run the pipeline for every spec in `specs` ({capture key: spec}) and cache the results."""
-    from .capture import run_capture
+    from .capture import run_capture, run_photo_capture
 
     device, dtype = models.pick_device(device)
     log(f"loading {source.name} (revision {source.revision[:12]}) on {device} in {dtype} ...")
@@ -206,8 +210,9 @@ def capture_all(project: Project, specs: dict, source: ModelSource, device: str)
     log(f"loaded in {time.perf_counter() - started:.1f}s")
     captures = {}
     for number, (key, spec) in enumerate(specs.items(), 1):
-        log(f"capture {number}/{len(specs)} '{spec.name}': {spec.steps} steps, {spec.scheduler}, seed {spec.seed}")
-        capture = run_capture(pipe, spec, source, device, dtype)
+        log(f"capture {number}/{len(specs)} '{spec.name}': {spec.describe()}")
+        run = run_photo_capture if isinstance(spec, PhotoSpec) else run_capture
+        capture = run(pipe, spec, source, device, dtype)
         save_capture(capture_file(project.cache_dir, key), capture)
         log(f"capture '{spec.name}' done in {capture.meta['capture_seconds']:.1f}s (cached as {key})")
         captures[key] = capture
@@ -225,15 +230,18 @@ def render(project: Project, model: str | None, device: str, only: list[str] | N
 
     need_weights = [f for f in figures if f.needs == "weights"]
     placeholders_written = kept = 0
+    fallbacks = []
     if source is None and need_weights:
         warn_no_weights(need_weights)
         for figure in need_weights:
             if not is_placeholder(project, figure):
                 kept += 1
+            elif figure.fallback:
+                fallbacks.append(fallback_figure(figure))
             elif write_placeholder(project, figure):
                 placeholders_written += 1
                 log(f"placeholder written for '{figure.id}': {project.output(figure)}")
-        figures = [f for f in figures if f.needs != "weights"]
+        figures = [f for f in figures if f.needs != "weights"] + fallbacks
 
     keys = keys_for(figures, source)
     todo = [f for f in figures if force or not is_current(project, f, keys[f.id][1])]
@@ -270,7 +278,11 @@ def render(project: Project, model: str | None, device: str, only: list[str] | N
                 f"Check its entry in {project.catalogue.path}; figures rendered before it are kept."
             ) from error
         seconds = time.perf_counter() - figure_started
-        write_json(provenance_path(destination), provenance_for(figure, key, capture_key_value, capture, info, seconds))
+        record = provenance_for(figure, key, capture_key_value, capture, info, seconds)
+        if figure in fallbacks:
+            record["fallback"] = True
+            record["render_with"] = render_command(figure)
+        write_json(provenance_path(destination), record)
         log(f"[{number}/{len(todo)}] {figure.id} -> {destination} ({seconds:.1f}s)")
 
     log(
@@ -289,8 +301,9 @@ def status(project: Project, figure: Figure, source: ModelSource | None) -> str:
         return "missing"
     if provenance is None:
         return "no provenance (unknown origin)"
-    if provenance.get("placeholder"):
-        return "placeholder" if source is None else "placeholder (weights available: run figgen render)"
+    if provenance.get("placeholder") or provenance.get("fallback"):
+        kind = "placeholder" if provenance.get("placeholder") else "stand-in drawn without weights"
+        return kind if source is None else f"{kind} (weights available: run figgen render)"
     if figure.needs == "weights" and source is None:
         return f"rendered with {provenance.get('model')}; no weights here to check it"
     key = figure_key(figure, capture_key(figure.capture, source) if figure.capture else None)

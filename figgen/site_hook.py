@@ -60,6 +60,11 @@ def describe(provenance: dict, provenance_link: str) -> str:
             "**Placeholder**: this figure has not been rendered yet, because Stable Diffusion 1.4's "
             f"weights were not available. `make figures` renders it on a GPU. [Details]({provenance_link})"
         )
+    if provenance.get("fallback"):
+        return (
+            "**Stand-in**: drawn without Stable Diffusion 1.4's weights, which were not available. "
+            f"`make figures` renders the real figure. [Details]({provenance_link})"
+        )
     if "model" not in provenance:
         return (
             "Computed by figgen from Stable Diffusion 1.4's configuration, tokenizer and noise schedule; "

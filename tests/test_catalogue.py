@@ -77,3 +77,19 @@ def test_the_same_id_twice_is_refused(tmp_path):
     path.write_text(VALID_FIGURE + "[[figures]]" + VALID_FIGURE.split("[[figures]]")[1])
     with pytest.raises(CatalogueError, match="the id 'f' is used twice"):
         load_catalogue(path)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[captures.p]\nphoto = "astronaut"\nseed = 1\ntimesteps = [0, 1000]\n', "timesteps must be whole numbers from 0 to 999"),
+        ('[captures.p]\nphoto = "astronaut"\nseed = 1\ntimesteps = [0]\nsteps = 5\n', "unknown keys \\['steps'\\]"),
+        (VALID_FIGURE.replace('needs = "weights"\ncapture = "c"', 'needs = "nothing"') + 'fallback = "noising.photo"\n',
+         "only a figure that needs weights can have a fallback"),
+    ],
+)
+def test_photo_captures_and_fallbacks_are_validated(tmp_path, text, message):
+    path = tmp_path / "catalogue.toml"
+    path.write_text(text)
+    with pytest.raises(CatalogueError, match=message):
+        load_catalogue(path)

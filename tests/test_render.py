@@ -259,7 +259,7 @@ def test_the_real_catalogue_renders_on_the_tiny_pipeline(tiny_model, tmp_path):
     figures = tmp_path / "figures"
     result = run_cli("render", "--model", str(tiny_model), "--figures-dir", str(figures), "--cache-dir", str(tmp_path / "cache"))
     assert result.returncode == 0, result.stderr
-    assert "capture 1/1 'astronaut-ddim': 50 steps, ddim, seed 1024" in result.stderr
+    assert "'astronaut-ddim': 50 steps, ddim, seed 1024" in result.stderr
     (grid,) = frames_of(figures / "part1" / "denoise-renoise.webp")
     assert grid.shape[1] > grid.shape[0] > 2 * 256
     assert len(frames_of(figures / "part1" / "denoise-renoise-animation.webp")) == 51
@@ -345,3 +345,74 @@ def test_a_bad_renderer_parameter_names_the_figure_and_keeps_earlier_figures(pro
     assert "Traceback" not in err
     assert (project["figures"] / "part1" / "anim.webp").exists()
     assert not (project["figures"] / "part1" / "seq.webp").exists()
+
+
+PHOTO_CATALOGUE = """
+[captures.photo]
+photo = "coffee"
+seed = 5
+timesteps = [0, 400, 999]
+
+[[figures]]
+id = "noising"
+part = 4
+needs = "weights"
+capture = "photo"
+renderer = "noising.latent"
+fallback = "noising.photo"
+output = "part4/noising.webp"
+alt = "a photo, noised"
+caption = "Noise."
+[figures.params]
+tile_size = 64
+[figures.fallback_params]
+photo = "coffee"
+timesteps = [0, 400, 999]
+tile_size = 64
+"""
+
+
+def test_photo_capture_noises_the_vae_latent_exactly(project, tiny_model, tmp_path):
+    import torch
+    from diffusers import AutoencoderKL
+
+    from figgen.photos import load_photo
+
+    project["catalogue"].write_text(PHOTO_CATALOGUE)
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    capture = only_capture(project)
+    arrays = capture.arrays
+    # The latent is the tiny VAE's own encoding of the photo, done here independently.
+    vae = AutoencoderKL.from_pretrained(tiny_model, subfolder="vae")
+    photo = load_photo("coffee", 64)
+    np.testing.assert_array_equal(arrays["photo"], photo)
+    with torch.no_grad():
+        pixels = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 127.5 - 1
+        expected = vae.encode(pixels).latent_dist.mean[0] * vae.config.scaling_factor
+    np.testing.assert_allclose(arrays["latents"], expected.numpy(), atol=1e-5)
+    betas = np.linspace(0.00085**0.5, 0.012**0.5, 1000) ** 2
+    alphas_cumprod = np.cumprod(1 - betas)
+    for index, t in enumerate([0, 400, 999]):
+        a = alphas_cumprod[t]
+        assert arrays["alphas_cumprod_t"][index] == pytest.approx(a, rel=1e-5)
+        noisy = np.sqrt(a) * arrays["latents"] + np.sqrt(1 - a) * arrays["noise"]
+        np.testing.assert_allclose(arrays["noisy_latents"][index], noisy, atol=1e-5)
+    record = json.loads((project["figures"] / "part4" / "noising.json").read_text())
+    assert record["space"] == "latent" and record["spec"] == {"photo": "coffee", "seed": 5, "timesteps": [0, 400, 999]}
+    assert "fallback" not in record and record["model"] == str(tiny_model)
+
+
+def test_fallback_stands_in_without_weights_and_gives_way_to_the_real_figure(project, tiny_model, tmp_path, monkeypatch):
+    project["catalogue"].write_text(PHOTO_CATALOGUE)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    assert figgen(project, "render") == 0
+    record = json.loads((project["figures"] / "part4" / "noising.json").read_text())
+    assert record["fallback"] is True and record["space"] == "pixels" and "placeholder" in record
+    assert record["placeholder"] is False and "--only noising" in record["render_with"]
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    real = snapshot(project["figures"])
+    assert json.loads(real["part4/noising.json"])["space"] == "latent"
+    # A real rendering is never replaced by the stand-in.
+    assert figgen(project, "render") == 0
+    assert figgen(project, "render", "--force") == 0
+    assert snapshot(project["figures"]) == real
