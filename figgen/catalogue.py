@@ -87,10 +87,17 @@ class Figure:
     alt: str
     caption: str
     capture: CaptureSpec | PhotoSpec | None = None
+    # Figures that compare runs (a guidance sweep, a grid of seeds) name several captures instead.
+    captures: tuple = ()
     params: dict = field(default_factory=dict)
     # Drawn instead of a placeholder while the weights are missing (needs no weights itself).
     fallback: str | None = None
     fallback_params: dict = field(default_factory=dict)
+
+
+def specs_of(figure: Figure) -> list:
+    """Every capture a figure is drawn from, in order (none for a figure that needs no weights)."""
+    return [figure.capture] if figure.capture else list(figure.captures)
 
 
 @dataclass(frozen=True)
@@ -193,15 +200,21 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> Catalogue:
         needs = _require(table, "needs", str, where)
         if needs not in NEEDS:
             raise CatalogueError(f"{where}: needs must be one of {', '.join(NEEDS)}, got '{needs}'")
-        capture = None
+        capture, several = None, ()
         if needs == "weights":
-            capture_name = _require(table, "capture", str, where)
-            if capture_name not in captures:
-                raise CatalogueError(
-                    f"{where}: capture '{capture_name}' is not defined; "
-                    f"add a [captures.{capture_name}] table or use one of {sorted(captures)}"
-                )
-            capture = captures[capture_name]
+            if ("capture" in table) == ("captures" in table):
+                raise CatalogueError(f"{where}: a figure that needs weights names either 'capture' or 'captures'")
+            names = [_require(table, "capture", str, where)] if "capture" in table else _require(table, "captures", list, where)
+            for capture_name in names:
+                if capture_name not in captures:
+                    raise CatalogueError(
+                        f"{where}: capture '{capture_name}' is not defined; "
+                        f"add a [captures.{capture_name}] table or use one of {sorted(captures)}"
+                    )
+            if "capture" in table:
+                capture = captures[names[0]]
+            else:
+                several = tuple(captures[name] for name in names)
         output = _require(table, "output", str, where)
         if output.startswith("/") or ".." in Path(output).parts:
             raise CatalogueError(f"{where}: output '{output}' must be a path inside the figures folder")
@@ -222,6 +235,7 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> Catalogue:
                 alt=_require(table, "alt", str, where).strip(),
                 caption=_require(table, "caption", str, where).strip(),
                 capture=capture,
+                captures=several,
                 params=dict(table.get("params", {})),
                 fallback=fallback,
                 fallback_params=dict(table.get("fallback_params", {})),

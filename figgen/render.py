@@ -31,7 +31,7 @@ from pathlib import Path
 
 from . import __version__, models
 from .cache import base_version, capture_file, capture_key, load_capture, save_capture, stable_hash, versions
-from .catalogue import Catalogue, Figure, PhotoSpec
+from .catalogue import Catalogue, Figure, PhotoSpec, specs_of
 from .figures.placeholder import placeholder
 from .models import HOW_TO_GET_SD14, ModelSource, ModelUnavailable
 from .outputs import provenance_path, read_provenance, remove_stale_temporaries, write_json
@@ -85,7 +85,7 @@ def renderer_code_files() -> list[Path]:
     return sorted(FIGURES_PACKAGE.glob("*.py")) + [package / "sd14.py"] + sorted((package / "data").glob("*"))
 
 
-def figure_key(figure: Figure, capture_key_value: str | None) -> str:
+def figure_key(figure: Figure, capture_key_value) -> str:
     """Everything that decides a figure's file: its capture, renderer code and data, and parameters."""
     libraries = versions()
     return stable_hash(
@@ -119,12 +119,12 @@ def fallback_figure(figure: Figure) -> Figure:
     return dataclasses.replace(figure, needs="nothing", renderer=figure.fallback, params=figure.fallback_params, capture=None)
 
 
-def keys_for(figures: list[Figure], source: ModelSource | None) -> dict[str, tuple[str | None, str]]:
-    """For each figure id: (capture key or None, figure key)."""
+def keys_for(figures: list[Figure], source: ModelSource | None) -> dict[str, tuple[list[str], str]]:
+    """For each figure id: (the keys of the captures it is drawn from, its own key)."""
     keys = {}
     for figure in figures:
-        capture_key_value = capture_key(figure.capture, source) if figure.capture else None
-        keys[figure.id] = (capture_key_value, figure_key(figure, capture_key_value))
+        capture_keys = [capture_key(spec, source) for spec in specs_of(figure)]
+        keys[figure.id] = (capture_keys, figure_key(figure, capture_keys or None))
     return keys
 
 
@@ -156,7 +156,7 @@ def write_placeholder(project: Project, figure: Figure) -> bool:
     return True
 
 
-def provenance_for(figure: Figure, key: str, capture_key_value, capture, info: dict, seconds: float) -> dict:
+def provenance_for(figure: Figure, key: str, capture_keys: list[str], drawn_from: list, info: dict, seconds: float) -> dict:
     record = {
         "figure": figure.id,
         "file": Path(figure.output).name,
@@ -169,23 +169,40 @@ def provenance_for(figure: Figure, key: str, capture_key_value, capture, info: d
         "versions": {**versions(), "figgen": __version__, "python": platform.python_version()},
         **info,
     }
-    if capture is not None:
-        meta = capture.meta
+    if drawn_from:
+        meta = drawn_from[0].meta  # every capture of one run of figgen comes from the same model
         record.update(
             {
-                "capture": meta["capture"],
-                "capture_key": capture_key_value,
                 "model": meta["model"],
                 "revision": meta["revision"],
                 "device": meta["device"],
                 "device_name": meta["device_name"],
                 "dtype": meta["dtype"],
-                "spec": meta["spec"],
-                **{key: meta[key] for key in ("scheduler", "scheduler_config", "unet_calls") if key in meta},
-                "capture_seconds": meta["capture_seconds"],
                 "capture_versions": meta["versions"],
             }
         )
+    if len(drawn_from) == 1:
+        meta = drawn_from[0].meta
+        record.update(
+            {
+                "capture": meta["capture"],
+                "capture_key": capture_keys[0],
+                "spec": meta["spec"],
+                **{name: meta[name] for name in ("scheduler", "scheduler_config", "unet_calls") if name in meta},
+                "capture_seconds": meta["capture_seconds"],
+            }
+        )
+    elif drawn_from:
+        record["captures"] = [
+            {
+                "capture": capture.meta["capture"],
+                "capture_key": capture_key_value,
+                "spec": capture.meta["spec"],
+                **{name: capture.meta[name] for name in ("scheduler", "unet_calls") if name in capture.meta},
+                "capture_seconds": capture.meta["capture_seconds"],
+            }
+            for capture, capture_key_value in zip(drawn_from, capture_keys)
+        ]
     return record
 
 
@@ -250,35 +267,37 @@ def render(project: Project, model: str | None, device: str, only: list[str] | N
     captures: dict = {}
     missing: dict = {}
     for figure in todo:
-        key = keys[figure.id][0]
-        if key is None or key in captures or key in missing:
-            continue
-        cached = load_capture(capture_file(project.cache_dir, key))
-        if cached is not None:
-            captures[key] = cached
-        else:
-            missing[key] = figure.capture
+        for key, spec in zip(keys[figure.id][0], specs_of(figure)):
+            if key in captures or key in missing:
+                continue
+            cached = load_capture(capture_file(project.cache_dir, key))
+            if cached is not None:
+                captures[key] = cached
+            else:
+                missing[key] = spec
     if missing:
         captures.update(capture_all(project, missing, source, device))
 
     for number, figure in enumerate(todo, 1):
-        capture_key_value, key = keys[figure.id]
+        capture_keys, key = keys[figure.id]
         destination = project.output(figure)
         figure_started = time.perf_counter()
-        capture = captures.get(capture_key_value)
+        drawn_from = [captures[k] for k in capture_keys]
         try:
             function = renderer_function(figure)
-            if capture is None:
-                info = function(destination, **figure.params)
+            if figure.captures:
+                info = function(drawn_from, destination, **figure.params)
+            elif figure.capture:
+                info = function(drawn_from[0], destination, **figure.params)
             else:
-                info = function(capture, destination, **figure.params)
+                info = function(destination, **figure.params)
         except (TypeError, ValueError) as error:
             raise FigureError(
                 f"figure '{figure.id}' (renderer {figure.renderer}) failed: {error}. "
                 f"Check its entry in {project.catalogue.path}; figures rendered before it are kept."
             ) from error
         seconds = time.perf_counter() - figure_started
-        record = provenance_for(figure, key, capture_key_value, capture, info, seconds)
+        record = provenance_for(figure, key, capture_keys, drawn_from, info, seconds)
         if figure in fallbacks:
             record["fallback"] = True
             record["render_with"] = render_command(figure)
@@ -306,7 +325,7 @@ def status(project: Project, figure: Figure, source: ModelSource | None) -> str:
         return kind if source is None else f"{kind} (weights available: run figgen render)"
     if figure.needs == "weights" and source is None:
         return f"rendered with {provenance.get('model')}; no weights here to check it"
-    key = figure_key(figure, capture_key(figure.capture, source) if figure.capture else None)
+    key = keys_for([figure], source)[figure.id][1]
     return "up to date" if provenance.get("key") == key else "out of date"
 
 
