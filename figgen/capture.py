@@ -142,8 +142,9 @@ def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype
         latents, noise_pred, alpha_prod.to(latents.device).view(-1, 1, 1, 1)
     )
 
-    # One decode per step for x_t and for x0, plus the final latent.
-    to_decode = torch.cat([latents, pred_original_sample, final_latents.float()])
+    # One decode per step for x_t and for x0 (when asked for), plus the final latent.
+    steps_to_decode = [latents, pred_original_sample] if spec.decode_steps else []
+    to_decode = torch.cat([*steps_to_decode, final_latents.float()])
     with tqdm(total=len(to_decode), desc=f"capture {spec.name}: decoding", unit="image", leave=False) as bar:
         decoded = decode_latents(pipe, to_decode, decode_batch, bar)
     count = len(records)
@@ -158,10 +159,11 @@ def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype
         "final_latents": final_latents[0].float().cpu().numpy(),
         "input_ids": input_ids[0].numpy(),
         "prompt_embeds": prompt_embeds[0].float().cpu().numpy(),
-        "decoded_latents": decoded[:count],
-        "decoded_pred_original_sample": decoded[count : 2 * count],
-        "image": decoded[2 * count],
+        "image": decoded[-1],
     }
+    if spec.decode_steps:
+        arrays["decoded_latents"] = decoded[:count]
+        arrays["decoded_pred_original_sample"] = decoded[count : 2 * count]
     if negative_prompt_embeds is not None:
         arrays["negative_prompt_embeds"] = negative_prompt_embeds[0].float().cpu().numpy()
     meta = {
@@ -172,6 +174,7 @@ def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype
         "scheduler": type(scheduler).__name__,
         "scheduler_config": {k: v for k, v in dict(scheduler.config).items() if not k.startswith("_")},
         "unet_calls": count,
+        "tokens": pipe.tokenizer.convert_ids_to_tokens(input_ids[0].tolist()),
         "device": device,
         "device_name": torch.cuda.get_device_name() if device == "cuda" else "CPU",
         "dtype": dtype,

@@ -42,6 +42,8 @@ class CaptureSpec:
     height: int = 512
     width: int = 512
     negative_prompt: str = ""
+    # Decode x_t and x0 of every step (for sequences), or only the final latent (for comparisons).
+    decode_steps: bool = True
 
     def describe(self) -> str:
         return f"{self.steps} steps, {self.scheduler}, seed {self.seed}"
@@ -56,6 +58,7 @@ class CaptureSpec:
             "scheduler": self.scheduler,
             "height": self.height,
             "width": self.width,
+            "decode_steps": self.decode_steps,
         }
 
 
@@ -168,6 +171,7 @@ def _capture_spec(name: str, table: dict, where: str) -> CaptureSpec | PhotoSpec
         height=table.get("height", 512),
         width=table.get("width", 512),
         negative_prompt=table.get("negative_prompt", ""),
+        decode_steps=table.get("decode_steps", True),
     )
     if spec.steps < 1:
         raise CatalogueError(f"{where}: steps must be at least 1, got {spec.steps}")
