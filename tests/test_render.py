@@ -416,3 +416,15 @@ def test_fallback_stands_in_without_weights_and_gives_way_to_the_real_figure(pro
     assert figgen(project, "render") == 0
     assert figgen(project, "render", "--force") == 0
     assert snapshot(project["figures"]) == real
+
+
+def test_an_svg_figure_gets_an_svg_placeholder(project, tmp_path, monkeypatch):
+    import xml.etree.ElementTree as ET
+
+    text = project["catalogue"].read_text().replace('output = "part1/seq.webp"', 'output = "part1/seq.svg"')
+    project["catalogue"].write_text(text)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    assert figgen(project, "render") == 0
+    root = ET.parse(project["figures"] / "part1" / "seq.svg").getroot()
+    words = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "PLACEHOLDER" in words and "--only seq" in words

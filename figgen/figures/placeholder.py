@@ -19,6 +19,9 @@ BORDER = (214, 160, 40)
 
 
 def placeholder(figure_id: str, alt: str, command: str, destination: Path) -> dict:
+    """The card, in the figure's own format: an SVG for an .svg figure, WebP otherwise."""
+    if destination.suffix == ".svg":
+        return placeholder_svg(figure_id, alt, command, destination)
     title, body, code = font(34), font(22), font(22)
     lines = [("PLACEHOLDER: this figure has not been rendered yet", title, INK)]
     lines.append(("", body, INK))
@@ -40,3 +43,21 @@ def placeholder(figure_id: str, alt: str, command: str, destination: Path) -> di
         top += line_height + (12 if typeface is title else 0)
     save_webp(destination, canvas, lossless=True)
     return {"width": WIDTH, "height": height}
+
+
+def placeholder_svg(figure_id: str, alt: str, command: str, destination: Path) -> dict:
+    from .svg import Svg
+
+    lines = textwrap.wrap(alt, width=95)
+    height = 250 + 26 * len(lines)
+    svg = Svg(WIDTH, height, f"Placeholder for the figure {figure_id}", f"Not rendered yet. It will show: {alt}")
+    svg.rect(4, 4, WIDTH - 8, height - 8, fill="#fff8e1", stroke="#d6a028", rx=10, stroke_width=6)
+    svg.text(40, 62, "PLACEHOLDER: this figure has not been rendered yet", 30, "start")
+    svg.text(40, 108, "What it will show:", 20, "start")
+    for index, line in enumerate(lines):
+        svg.text(40, 136 + 26 * index, line, 20, "start")
+    bottom = 136 + 26 * len(lines) + 24
+    svg.text(40, bottom, "It needs Stable Diffusion 1.4's trained weights. Render it on a GPU with:", 20, "start", "#646464")
+    svg.text(60, bottom + 30, command, 20, "start")
+    svg.text(40, bottom + 60, f"figure id: {figure_id}", 18, "start", "#646464")
+    return svg.save(destination)
