@@ -11,7 +11,7 @@ TORCH ?= torch==2.13.0
 SITE_DIR ?= site
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help venv install site serve figures list notebook test clean distclean
+.PHONY: help venv install site serve figures list notebook bench test clean distclean
 
 help:
 	@echo "make serve      install, build the site with --strict, serve it on http://127.0.0.1:8000"
@@ -20,6 +20,7 @@ help:
 	@echo "make figures    regenerate the figures with SD 1.4 (GPU; downloads the weights once)"
 	@echo "make list       list every figure, what it needs and whether it is up to date"
 	@echo "make notebook   run docs/try-it.ipynb from top to bottom and store its outputs"
+	@echo "make bench      print capture overhead, UNet it/s, memory, render times (BENCH_ARGS=--model PATH)"
 	@echo "make install    create $(VENV) and install figgen with the site and test tools"
 	@echo "make clean      remove the built site and the capture cache"
 	@echo "make distclean  clean, and remove $(VENV) too"
@@ -51,6 +52,9 @@ list: install
 
 notebook: install
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace docs/try-it.ipynb
+
+bench: install
+	$(BIN)/figgen-bench $(BENCH_ARGS)
 
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest

@@ -16,7 +16,7 @@ import pytest
 
 from figgen.cli import main as figgen_main
 
-from tiny_pipeline import build_tiny_pipeline
+from figgen.tiny import build_tiny_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 

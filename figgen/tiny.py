@@ -1,8 +1,13 @@
-"""A tiny Stable Diffusion pipeline with SD 1.4's classes and noise schedule.
+"""Stand-in pipelines with SD 1.4's classes, for tests, benchmarks and GPU checks (random weights).
 
-The weights are random and every network is a few thousand parameters, so it
-runs on a CPU in seconds. It is saved with `save_pretrained` into a folder and
-loaded back by figgen exactly as SD 1.4's own folder would be.
+- `build_tiny_pipeline`: every network a few thousand parameters, so it runs
+  on a CPU in seconds (the tests use it);
+- `build_sd14_random_pipeline`: SD 1.4's full architecture from its
+  configuration numbers, with random weights: the real cost on a GPU,
+  without the real weights (its pictures are noise, as expected).
+
+Both are saved with `save_pretrained` into a folder and loaded back by
+figgen exactly as SD 1.4's own folder would be.
 """
 
 import json
@@ -14,16 +19,8 @@ import torch
 from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-# SD 1.4's shipped scheduler settings (scheduler/scheduler_config.json).
-SD14_SCHEDULER = dict(
-    beta_start=0.00085,
-    beta_end=0.012,
-    beta_schedule="scaled_linear",
-    num_train_timesteps=1000,
-    skip_prk_steps=True,
-    steps_offset=1,
-    set_alpha_to_one=False,
-)
+from . import sd14
+from .clip_vocab import sd14_tokenizer
 
 
 def make_tokenizer() -> CLIPTokenizer:
@@ -88,10 +85,27 @@ def build_tiny_pipeline(folder: Path) -> Path:
         text_encoder=text_encoder,
         tokenizer=tokenizer,
         unet=unet,
-        scheduler=PNDMScheduler(**SD14_SCHEDULER),
+        scheduler=PNDMScheduler(**sd14.SCHEDULER_CONFIG),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
     )
     pipe.save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def build_sd14_random_pipeline(folder: Path, dtype: str = "float16") -> Path:
+    """SD 1.4's architecture (859,520,964 + 83,653,863 + 123,060,480 parameters) with random weights, saved."""
+    torch.manual_seed(0)
+    pipe = StableDiffusionPipeline(
+        vae=AutoencoderKL(**sd14.VAE_CONFIG),
+        text_encoder=CLIPTextModel(CLIPTextConfig(**sd14.TEXT_ENCODER_CONFIG)),
+        tokenizer=sd14_tokenizer(),
+        unet=UNet2DConditionModel(**sd14.UNET_CONFIG),
+        scheduler=PNDMScheduler(**sd14.SCHEDULER_CONFIG),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.to(getattr(torch, dtype)).save_pretrained(folder, safe_serialization=True)
     return folder
