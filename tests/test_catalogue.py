@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-from figgen.catalogue import CatalogueError, load_catalogue
+from figgen.catalogue import CatalogueError, load_catalogue, specs_of
 
 from conftest import ROOT
 
@@ -37,7 +37,10 @@ def test_every_catalogue_figure_has_a_renderer_alt_text_and_caption():
         assert len(figure.alt) > 40 and figure.caption, figure.id
         assert 1 <= figure.part <= 5
         if figure.needs == "weights":
-            assert figure.capture is not None
+            assert specs_of(figure), figure.id
+        if figure.fallback:
+            module, function = figure.fallback.split(".")
+            assert callable(getattr(importlib.import_module(f"figgen.figures.{module}"), function)), figure.id
 
 
 def test_every_figure_is_used_by_a_chapter_and_every_chapter_figure_exists():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from ..cache import Capture
@@ -98,3 +99,35 @@ def animation(
     durations = [frame_ms] * count + [final_hold_ms]
     save_animated_webp(destination, frames, durations, quality=quality, lossless=lossless)
     return {"width": width, "height": height, "frames": len(frames)}
+
+
+def latent_as_colour(latent: np.ndarray) -> np.ndarray:
+    """The first three of a latent's 4 channels as red, green and blue, stretched to +-3 standard deviations."""
+    rgb = latent[:3].transpose(1, 2, 0)
+    spread = float(rgb.std()) or 1.0
+    return (np.clip(rgb / (3 * spread) * 0.5 + 0.5, 0, 1) * 255).round().astype(np.uint8)
+
+
+def noise_and_image(capture: Capture, destination: Path, *, show_steps: list[int], tile_size: int = 192, lossless: bool = False) -> dict:
+    """For chosen steps: the noise the UNet predicts (latent channels as colours) above its predicted picture."""
+    arrays = capture.arrays
+    count = len(arrays["timesteps"])
+    bad = [step for step in show_steps if not 1 <= step <= count]
+    if bad:
+        raise ValueError(f"show_steps {bad} are outside 1..{count}, the steps this capture has")
+    margin, gap, header, label = MARGIN, GAP, HEADER, LABEL_WIDTH
+    width = label + len(show_steps) * (tile_size + gap) - gap + 2 * margin
+    height = header + 2 * tile_size + gap + 2 * margin
+    canvas = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    for column, step in enumerate(show_steps):
+        left = margin + label + column * (tile_size + gap)
+        draw_centred(draw, left + tile_size // 2, margin, f"step {step} of {count}", font(18))
+        draw_centred(draw, left + tile_size // 2, margin + 24, f"t = {int(arrays['timesteps'][step - 1])}", font(14), MUTED)
+        noise = Image.fromarray(latent_as_colour(arrays["noise_pred"][step - 1])).resize((tile_size, tile_size), Image.Resampling.NEAREST)
+        canvas.paste(noise, (left, margin + header))
+        canvas.paste(tile(arrays["decoded_pred_original_sample"][step - 1], tile_size), (left, margin + header + tile_size + gap))
+    for row, text in enumerate(("predicted noise", "predicted picture")):
+        draw.text((margin, margin + header + row * (tile_size + gap) + tile_size // 2 - 10), text, font=font(16), fill=INK)
+    save_webp(destination, canvas, quality=90, lossless=lossless)
+    return {"width": width, "height": height, "steps_shown": list(show_steps)}

@@ -1,0 +1,93 @@
+"""The VAE figures (Part 3): a real photo's round trip, the detail it loses, a latent's 4 channels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..cache import Capture
+from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_webp, tile
+
+
+def psnr(original: np.ndarray, reconstruction: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in decibels, for 8-bit images (higher = closer)."""
+    error = np.mean((original.astype(np.float64) - reconstruction.astype(np.float64)) ** 2)
+    return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
+
+
+def channel_images(latent: np.ndarray) -> list[np.ndarray]:
+    """Each of a latent's channels as a grey picture, stretched to its own range."""
+    pictures = []
+    for channel in latent:
+        low, high = float(channel.min()), float(channel.max())
+        grey = np.zeros_like(channel) if high == low else (channel - low) / (high - low)
+        pictures.append(np.repeat((grey * 255).round().astype(np.uint8)[..., None], 3, axis=2))
+    return pictures
+
+
+def panels(destination: Path, pictures: list[tuple[str, str, np.ndarray]], tile_size: int, lossless: bool = True) -> dict:
+    """Pictures in a row, each with a title and a second line; nearest-neighbour for small grids."""
+    margin, gap, header = 12, 10, 50
+    width = 2 * margin + len(pictures) * (tile_size + gap) - gap
+    canvas = Image.new("RGB", (width, 2 * margin + header + tile_size), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    for index, (title, subtitle, picture) in enumerate(pictures):
+        left = margin + index * (tile_size + gap)
+        draw_centred(draw, left + tile_size // 2, margin, title, font(17), INK)
+        draw_centred(draw, left + tile_size // 2, margin + 22, subtitle, font(13), MUTED)
+        image = Image.fromarray(picture)
+        if image.width < tile_size:  # a latent: show its cells as cells
+            image = image.resize((tile_size, tile_size), Image.Resampling.NEAREST)
+            canvas.paste(image, (left, margin + header))
+        else:
+            canvas.paste(tile(picture, tile_size), (left, margin + header))
+    save_webp(destination, canvas, lossless=lossless, quality=90)
+    return {"width": canvas.width, "height": canvas.height}
+
+
+def round_trip(capture: Capture, destination: Path, *, tile_size: int = 224) -> dict:
+    arrays = capture.arrays
+    original, reconstruction = arrays["photo"], arrays["decoded_latents"]
+    difference = np.abs(original.astype(np.int16) - reconstruction.astype(np.int16))
+    amplified = np.clip(difference * 4, 0, 255).astype(np.uint8)
+    score = psnr(original, reconstruction)
+    channels, side = arrays["latents"].shape[0], arrays["latents"].shape[1]
+    pictures = [("photo", f"{original.shape[1]} x {original.shape[0]} x 3", original)]
+    pictures += [(f"latent channel {i + 1}", f"{side} x {side}", image) for i, image in enumerate(channel_images(arrays["latents"]))]
+    pictures += [("decoded again", f"PSNR {score:.1f} dB", reconstruction), ("difference x 4", "bright = changed", amplified)]
+    info = panels(destination, pictures, tile_size)
+    return {**info, "psnr_db": round(score, 2), "latent_channels": channels, "latent_side": side}
+
+
+def detail(capture: Capture, destination: Path, *, box: list[float], tile_size: int = 320) -> dict:
+    """A small square of the photo and of its round trip, enlarged side by side.
+
+    `box` is [left, top, side] as fractions of the photo's side, so the same
+    entry works at any resolution.
+    """
+    arrays = capture.arrays
+    original, reconstruction = arrays["photo"], arrays["decoded_latents"]
+    if not (0 <= box[0] and 0 <= box[1] and 0 < box[2] and box[0] + box[2] <= 1 and box[1] + box[2] <= 1):
+        raise ValueError(f"box {box} does not fit inside the photo: give [left, top, side] as fractions from 0 to 1")
+    side = original.shape[0]  # photos are square
+    x, y, size = round(box[0] * side), round(box[1] * side), max(1, round(box[2] * side))
+    crop = (slice(y, y + size), slice(x, x + size))
+    pictures = [
+        ("photo, enlarged", f"{size} x {size} pixels at ({x}, {y})", np.asarray(Image.fromarray(original[crop]).resize((tile_size, tile_size), Image.Resampling.NEAREST))),
+        ("after the VAE", f"PSNR of this patch {psnr(original[crop], reconstruction[crop]):.1f} dB", np.asarray(Image.fromarray(reconstruction[crop]).resize((tile_size, tile_size), Image.Resampling.NEAREST))),
+    ]
+    info = panels(destination, pictures, tile_size)
+    return {**info, "box_pixels": [x, y, size], "psnr_db": round(psnr(original[crop], reconstruction[crop]), 2)}
+
+
+def channels(capture: Capture, destination: Path, *, tile_size: int = 200) -> dict:
+    """The 4 channels of a generated picture's final latent, beside the decoded picture."""
+    arrays = capture.arrays
+    latent = arrays["final_latents"]
+    side = latent.shape[1]
+    pictures = [(f"channel {i + 1}", f"{side} x {side}", image) for i, image in enumerate(channel_images(latent))]
+    pictures.append(("decoded picture", "{} x {} x 3".format(*arrays["image"].shape[:2]), arrays["image"]))
+    info = panels(destination, pictures, tile_size)
+    return {**info, "latent_side": side}

@@ -1,0 +1,190 @@
+"""Every renderer of the figures that need SD 1.4's weights, on real tensors captured from the tiny pipeline."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from figgen.figures import vae as vae_figures
+
+from conftest import figgen
+
+SEEDS_AND_PROMPTS = """
+[captures.run]
+prompt = "a red fox"
+seed = 3
+steps = 6
+guidance_scale = 7.5
+scheduler = "ddim"
+height = 64
+width = 64
+
+[captures.run-pndm]
+prompt = "a red fox"
+seed = 3
+steps = 6
+guidance_scale = 7.5
+scheduler = "pndm"
+height = 64
+width = 64
+decode_steps = false
+
+[captures.unconditional]
+prompt = ""
+seed = 3
+steps = 6
+guidance_scale = 1.0
+scheduler = "ddim"
+height = 64
+width = 64
+decode_steps = false
+
+[captures.other]
+prompt = "a blue whale in the sea"
+seed = 4
+steps = 3
+guidance_scale = 3.0
+scheduler = "ddim"
+height = 64
+width = 64
+decode_steps = false
+
+[captures.photo]
+photo = "astronaut"
+seed = 0
+timesteps = [0, 500]
+"""
+
+FIGURES = [
+    ("embedding", "embedding.heatmap", 'capture = "run"', "rows_shown = 8"),
+    ("similarity", "embedding.similarity", 'captures = ["run", "other", "unconditional"]', ""),
+    ("compare", "compare.grid", 'captures = ["unconditional", "run", "other", "run-pndm"]',
+     'labels = "{prompt_end}"\nsublabels = "{scheduler_name}, guidance {guidance_scale:g}, {steps} steps"\ncolumns = 2\ntile_size = 64\nlossless = true'),
+    ("round-trip", "vae.round_trip", 'capture = "photo"', "tile_size = 64"),
+    ("detail", "vae.detail", 'capture = "photo"', "box = [0.125, 0.125, 0.25]\ntile_size = 64"),
+    ("channels", "vae.channels", 'capture = "run"', "tile_size = 64"),
+    ("noise-image", "denoise.noise_and_image", 'capture = "run"', "show_steps = [1, 6]\ntile_size = 64\nlossless = true"),
+    ("story", "story.board", 'capture = "run"', "show_steps = [2, 4]\ntile_size = 64"),
+]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, tiny_model):
+    root = tmp_path_factory.mktemp("weights-figures")
+    text = SEEDS_AND_PROMPTS
+    for figure_id, renderer, capture, params in FIGURES:
+        text += (
+            f'\n[[figures]]\nid = "{figure_id}"\npart = 2\nneeds = "weights"\n{capture}\nrenderer = "{renderer}"\n'
+            f'output = "f/{figure_id}.{"svg" if figure_id == "similarity" else "webp"}"\nalt = "alt"\ncaption = "caption"\n'
+            f"[figures.params]\n{params}\n"
+        )
+    (root / "catalogue.toml").write_text(text)
+    project = {"catalogue": root / "catalogue.toml", "figures": root / "figures", "cache": root / "cache"}
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    from figgen.cache import load_capture
+
+    captures = {}
+    for path in (root / "cache" / "captures").glob("*.safetensors"):
+        capture = load_capture(path)
+        captures[capture.meta["capture"]] = capture
+    return root / "figures" / "f", captures
+
+
+def record(folder, name):
+    return json.loads((folder / f"{name}.json").read_text())
+
+
+def picture(folder, name):
+    with Image.open(folder / f"{name}.webp") as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def test_every_renderer_wrote_its_file_and_provenance(rendered):
+    folder, captures = rendered
+    assert set(captures) == {"run", "run-pndm", "unconditional", "other", "photo"}
+    for figure_id, *_ in FIGURES:
+        provenance = record(folder, figure_id)
+        assert provenance["placeholder"] is False and provenance["model"]
+        path = folder / f"{figure_id}.{'svg' if figure_id == 'similarity' else 'webp'}"
+        assert path.stat().st_size > 200
+
+
+def test_comparison_grid_shows_each_runs_final_image_with_labels_from_its_settings(rendered):
+    folder, captures = rendered
+    grid = picture(folder, "compare")
+    provenance = record(folder, "compare")
+    assert provenance["labels"] == ["(no prompt)", "a red fox", "... in the sea", "a red fox"]
+    assert [c["spec"]["prompt"] for c in provenance["captures"]] == ["", "a red fox", "a blue whale in the sea", "a red fox"]
+    assert provenance["captures"][3]["scheduler"] == "PNDMScheduler" and provenance["captures"][3]["unet_calls"] == 7
+    margin, gap, header = 12, 10, 50
+    for index, name in enumerate(["unconditional", "run", "other", "run-pndm"]):
+        left = margin + (index % 2) * (64 + gap)
+        top = margin + (index // 2) * (header + 64 + gap) + header
+        np.testing.assert_array_equal(grid[top : top + 64, left : left + 64], captures[name].arrays["image"])
+
+
+def test_unconditional_run_really_has_no_guidance_and_no_prompt(rendered):
+    _, captures = rendered
+    unconditional = captures["unconditional"]
+    assert unconditional.meta["spec"]["prompt"] == "" and unconditional.meta["spec"]["guidance_scale"] == 1.0
+    assert "negative_prompt_embeds" not in unconditional.arrays  # one prediction per step, no guidance
+    assert "decoded_latents" not in unconditional.arrays  # final picture only
+
+
+def test_similarity_matrix_is_the_cosine_of_mean_prompt_embeddings(rendered):
+    folder, captures = rendered
+    provenance = record(folder, "similarity")
+    vectors = []
+    for name in ["run", "other", "unconditional"]:
+        capture = captures[name]
+        end = capture.meta["tokens"].index("<|endoftext|>")
+        vectors.append(capture.arrays["prompt_embeds"][: end + 1].mean(axis=0).astype(np.float64))
+    for i, a in enumerate(vectors):
+        for j, b in enumerate(vectors):
+            expected = a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+            assert provenance["matrix"][i][j] == pytest.approx(expected, abs=1e-4)
+    text = (folder / "similarity.svg").read_text()
+    assert f"{provenance['matrix'][0][1]:.2f}" in text and "a blue whale in the sea" in text
+
+
+def test_vae_round_trip_reports_the_true_psnr(rendered):
+    folder, captures = rendered
+    photo = captures["photo"].arrays
+    expected = vae_figures.psnr(photo["photo"], photo["decoded_latents"])
+    mse = np.mean((photo["photo"].astype(float) - photo["decoded_latents"].astype(float)) ** 2)
+    assert expected == pytest.approx(10 * np.log10(255**2 / mse))
+    assert record(folder, "round-trip")["psnr_db"] == pytest.approx(expected, abs=0.01)
+    assert record(folder, "round-trip")["latent_channels"] == 4
+    assert record(folder, "detail")["box_pixels"] == [8, 8, 16]  # fractions of the 64-pixel photo
+
+
+def test_noise_and_image_rows_are_the_captured_tensors(rendered):
+    folder, captures = rendered
+    from figgen.figures import denoise
+
+    grid = picture(folder, "noise-image")
+    run = captures["run"].arrays
+    top = denoise.MARGIN + denoise.HEADER + 64 + denoise.GAP
+    left = denoise.MARGIN + denoise.LABEL_WIDTH
+    np.testing.assert_array_equal(grid[top : top + 64, left : left + 64], run["decoded_pred_original_sample"][0])
+    noise = np.asarray(Image.fromarray(denoise.latent_as_colour(run["noise_pred"][0])).resize((64, 64), Image.Resampling.NEAREST))
+    top = denoise.MARGIN + denoise.HEADER
+    np.testing.assert_array_equal(grid[top : top + 64, left : left + 64], noise)
+
+
+def test_storyboard_and_channels_have_every_panel(rendered):
+    folder, _ = rendered
+    assert record(folder, "story")["panels"] == 6  # tokens, embedding, starting noise, 2 steps, final
+    assert record(folder, "channels")["latent_side"] == 8
+    assert record(folder, "embedding")["slots"] == 77
+
+
+def test_bad_detail_box_is_a_named_error(project, tiny_model, capsys):
+    text = SEEDS_AND_PROMPTS + (
+        '\n[[figures]]\nid = "detail"\npart = 3\nneeds = "weights"\ncapture = "photo"\nrenderer = "vae.detail"\n'
+        'output = "d.webp"\nalt = "a"\ncaption = "c"\n[figures.params]\nbox = [0.9, 0.9, 0.25]\n'
+    )
+    project["catalogue"].write_text(text)
+    assert figgen(project, "render", "--model", str(tiny_model)) == 1
+    assert "figure 'detail' (renderer vae.detail) failed: box [0.9, 0.9, 0.25] does not fit" in capsys.readouterr().err
