@@ -61,6 +61,48 @@ def record_steps(scheduler, records: list):
     scheduler.step = step
 
 
+class CrossAttentionRecorder:
+    """Wraps a cross-attention layer's processor: records where each token's attention falls, then runs it.
+
+    The probabilities are recomputed from the layer's own query and key
+    projections (softmax over the 77 tokens at every latent position), for
+    the prompt's half of the guidance batch only, averaged over heads and
+    resized to the latent's full size, and summed into `totals`.
+    """
+
+    def __init__(self, processor, totals: dict, side: int):
+        self.processor, self.totals, self.side = processor, totals, side
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, *args, **kwargs):
+        import torch
+        import torch.nn.functional as F
+
+        if encoder_hidden_states is not None:
+            with torch.no_grad():
+                query = attn.head_to_batch_dim(attn.to_q(hidden_states))
+                key = attn.head_to_batch_dim(attn.to_k(encoder_hidden_states))
+                probs = attn.get_attention_scores(query, key)  # (batch * heads, positions, tokens)
+                probs = probs.view(hidden_states.shape[0], attn.heads, *probs.shape[1:])[-1].float().mean(0)
+                side_here = int(probs.shape[0] ** 0.5)
+                grid = probs.T.reshape(1, probs.shape[1], side_here, side_here)
+                grid = F.interpolate(grid, size=(self.side, self.side), mode="bilinear", align_corners=False)[0]
+                self.totals["sum"] = self.totals.get("sum", 0) + grid
+                self.totals["count"] = self.totals.get("count", 0) + 1
+        return self.processor(attn, hidden_states, encoder_hidden_states, *args, **kwargs)
+
+
+def record_cross_attention(unet, totals: dict, side: int) -> dict:
+    """Put a recorder on every cross-attention layer ("attn2"); returns the processors to restore afterwards."""
+    original = dict(unet.attn_processors)
+    unet.set_attn_processor(
+        {
+            name: CrossAttentionRecorder(processor, totals, side) if name.endswith("attn2.processor") else processor
+            for name, processor in original.items()
+        }
+    )
+    return original
+
+
 def predicted_original(latents, noise_pred, alpha_prod_t):
     """x0 from x_t and the predicted noise, for an epsilon-predicting model (in float32)."""
     latents, noise_pred = latents.float(), noise_pred.float()
@@ -125,11 +167,16 @@ def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype
     pipe.scheduler = make_scheduler(spec.scheduler, shipped_scheduler.config)
     records: list = []
     record_steps(pipe.scheduler, records)
+    attention: dict = {}
+    latent_side = spec.height // pipe.vae_scale_factor
+    processors = record_cross_attention(pipe.unet, attention, latent_side) if spec.attention else None
     try:
         final_latents, input_ids, prompt_embeds, negative_prompt_embeds = denoise(pipe, spec, device)
     finally:
         scheduler = pipe.scheduler
         pipe.scheduler = shipped_scheduler  # leave the pipeline as it was loaded
+        if processors is not None:
+            pipe.unet.set_attn_processor(processors)
     loop_seconds = time.perf_counter() - started
 
     alphas_cumprod = scheduler.alphas_cumprod
@@ -166,6 +213,8 @@ def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype
         arrays["decoded_pred_original_sample"] = decoded[count : 2 * count]
     if negative_prompt_embeds is not None:
         arrays["negative_prompt_embeds"] = negative_prompt_embeds[0].float().cpu().numpy()
+    if spec.attention:
+        arrays["cross_attention"] = (attention["sum"] / attention["count"]).cpu().numpy()
     meta = {
         "capture": spec.name,
         "spec": spec.as_dict(),

@@ -44,6 +44,8 @@ class CaptureSpec:
     negative_prompt: str = ""
     # Decode x_t and x0 of every step (for sequences), or only the final latent (for comparisons).
     decode_steps: bool = True
+    # Record where each token's cross-attention falls, averaged over heads, layers and steps.
+    attention: bool = False
 
     def describe(self) -> str:
         return f"{self.steps} steps, {self.scheduler}, seed {self.seed}"
@@ -59,6 +61,7 @@ class CaptureSpec:
             "height": self.height,
             "width": self.width,
             "decode_steps": self.decode_steps,
+            "attention": self.attention,
         }
 
 
@@ -172,6 +175,7 @@ def _capture_spec(name: str, table: dict, where: str) -> CaptureSpec | PhotoSpec
         width=table.get("width", 512),
         negative_prompt=table.get("negative_prompt", ""),
         decode_steps=table.get("decode_steps", True),
+        attention=table.get("attention", False),
     )
     if spec.steps < 1:
         raise CatalogueError(f"{where}: steps must be at least 1, got {spec.steps}")

@@ -74,7 +74,7 @@ def test_render_writes_figures_from_the_captured_tensors(project, tiny_model):
     assert record["frames"] == steps + 1
     assert record["spec"] == {
         "prompt": "a cat on a mat", "negative_prompt": "", "seed": 7, "steps": 6, "guidance_scale": 7.5,
-        "scheduler": "ddim", "height": 64, "width": 64, "decode_steps": True,
+        "scheduler": "ddim", "height": 64, "width": 64, "decode_steps": True, "attention": False,
     }
     for field, value in {
         "scheduler": "DDIMScheduler", "device": "cpu", "dtype": "float32", "model": str(tiny_model),

@@ -19,6 +19,7 @@ guidance_scale = 7.5
 scheduler = "ddim"
 height = 64
 width = 64
+attention = true
 
 [captures.run-pndm]
 prompt = "a red fox"
@@ -66,6 +67,7 @@ FIGURES = [
     ("channels", "vae.channels", 'capture = "run"', "tile_size = 64"),
     ("noise-image", "denoise.noise_and_image", 'capture = "run"', "show_steps = [1, 6]\ntile_size = 64\nlossless = true"),
     ("story", "story.board", 'capture = "run"', "show_steps = [2, 4]\ntile_size = 64"),
+    ("attention", "attention.maps", 'capture = "run"', "tile_size = 64"),
 ]
 
 
@@ -188,3 +190,31 @@ def test_bad_detail_box_is_a_named_error(project, tiny_model, capsys):
     project["catalogue"].write_text(text)
     assert figgen(project, "render", "--model", str(tiny_model)) == 1
     assert "figure 'detail' (renderer vae.detail) failed: box [0.9, 0.9, 0.25] does not fit" in capsys.readouterr().err
+
+
+def test_cross_attention_maps_are_averaged_probabilities_over_the_77_tokens(rendered):
+    folder, captures = rendered
+    maps = captures["run"].arrays["cross_attention"]
+    assert maps.shape == (77, 8, 8)  # every token slot, at the 8 x 8 latent of a 64-pixel run
+    # A softmax over the 77 tokens sums to 1 at every position; averages and bilinear resizing keep that.
+    np.testing.assert_allclose(maps.sum(axis=0), 1.0, atol=1e-4)
+    assert (maps >= 0).all()
+    provenance = record(folder, "attention")
+    tokens = captures["run"].meta["tokens"]
+    assert provenance["words"] == [t.replace("</w>", "") for t in tokens[1 : tokens.index("<|endoftext|>")]]
+    first = next(iter(provenance["mean_attention"]))
+    assert provenance["mean_attention"][first] == pytest.approx(float(maps[1].mean()), abs=1e-5)
+
+
+def test_runs_without_attention_leave_the_unet_as_it_was(rendered, tiny_model):
+    from figgen.capture import run_capture
+    from figgen.catalogue import CaptureSpec
+    from figgen.models import load_pipeline, local_folder
+
+    source = local_folder(str(tiny_model))
+    pipe = load_pipeline(source, "cpu", "float32")
+    before = {name: type(p) for name, p in pipe.unet.attn_processors.items()}
+    spec = CaptureSpec(name="a", prompt="a fox", seed=1, steps=2, guidance_scale=7.5, scheduler="ddim",
+                       height=64, width=64, attention=True)
+    run_capture(pipe, spec, source, "cpu", "float32")
+    assert {name: type(p) for name, p in pipe.unet.attn_processors.items()} == before

@@ -1,0 +1,56 @@
+"""Cross-attention maps (Part 4): where in the picture each word of the prompt was read.
+
+The capture recorded, for every latent position, how much attention each
+of the 77 token slots received, averaged over heads, cross-attention
+layers and steps. Each word's map is stretched to its own range and laid
+over the final picture.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..cache import Capture
+from .embedding import readable
+from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_webp, tile
+
+
+def overlay(picture: Image.Image, heat: np.ndarray, strength: float = 0.65) -> Image.Image:
+    """A greyed picture with a warm colour where `heat` (0..1, any size) is high."""
+    heat_image = Image.fromarray((heat * 255).round().astype(np.uint8)).resize(picture.size, Image.Resampling.BILINEAR)
+    weight = np.asarray(heat_image, dtype=np.float64)[..., None] / 255 * strength
+    grey = np.asarray(picture.convert("L").convert("RGB"), dtype=np.float64) * 0.6 + 60
+    warm = np.array([255.0, 120.0, 0.0])
+    return Image.fromarray((grey * (1 - weight) + warm * weight).round().clip(0, 255).astype(np.uint8))
+
+
+def maps(capture: Capture, destination: Path, *, tile_size: int = 160, columns: int = 5) -> dict:
+    arrays, tokens = capture.arrays, [readable(t) for t in capture.meta["tokens"]]
+    if "cross_attention" not in arrays:
+        raise ValueError("this capture has no attention maps: set attention = true on its [captures] table")
+    end = tokens.index("END") if "END" in tokens else len(tokens)
+    words = list(range(1, end))  # the prompt's own tokens, between START and END
+    picture = tile(arrays["image"], tile_size)
+    panels = [("final picture", picture)]
+    shares = {}
+    for index in words:
+        heat = arrays["cross_attention"][index].astype(np.float64)
+        low, high = heat.min(), heat.max()
+        panels.append((tokens[index], overlay(picture, (heat - low) / (high - low) if high > low else heat * 0)))
+        shares[f"{index}:{tokens[index]}"] = round(float(arrays["cross_attention"][index].mean()), 5)
+    margin, gap, header = 12, 10, 28
+    rows = -(-len(panels) // columns)
+    width = 2 * margin + columns * (tile_size + gap) - gap
+    canvas = Image.new("RGB", (width, 2 * margin + rows * (header + tile_size + gap) + 24), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    for number, (label, image) in enumerate(panels):
+        left = margin + (number % columns) * (tile_size + gap)
+        top = margin + (number // columns) * (header + tile_size + gap)
+        draw_centred(draw, left + tile_size // 2, top, label, font(16), INK)
+        canvas.paste(image, (left, top + header))
+    draw.text((margin, canvas.height - margin - 18), "orange: where the picture's cross-attention read that word (each map scaled to its own range)", font=font(13), fill=MUTED)
+    save_webp(destination, canvas, quality=90)
+    return {"width": width, "height": canvas.height, "words": [tokens[i] for i in words], "mean_attention": shares}
