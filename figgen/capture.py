@@ -126,32 +126,41 @@ def decode_latents(pipe, latents, batch_size: int, progress=None):
     return torch.cat(images).numpy()
 
 
-def denoise(pipe, spec: CaptureSpec, device: str):
-    """Encode the prompt and run the pipeline's own denoising loop; returns the final latents and the text tensors."""
+def batch_key(spec: CaptureSpec) -> tuple:
+    """Runs with equal keys can share one pipeline call: only their prompts and seeds differ."""
+    return (spec.steps, spec.guidance_scale, spec.scheduler, spec.height, spec.width, spec.decode_steps, spec.negative_prompt)
+
+
+def denoise(pipe, specs: list[CaptureSpec], device: str):
+    """Encode the prompts and run the pipeline's own denoising loop once for all `specs` (one batch)."""
     import torch
 
-    do_guidance = spec.guidance_scale > 1
+    first = specs[0]
+    do_guidance = first.guidance_scale > 1
     with torch.no_grad():
         input_ids = pipe.tokenizer(
-            spec.prompt,
+            [spec.prompt for spec in specs],
             padding="max_length",
             max_length=pipe.tokenizer.model_max_length,
             truncation=True,
             return_tensors="pt",
         ).input_ids
         prompt_embeds, negative_prompt_embeds = pipe.encode_prompt(
-            spec.prompt, device, 1, do_guidance, negative_prompt=spec.negative_prompt or None
+            [spec.prompt for spec in specs], device, 1, do_guidance,
+            negative_prompt=[first.negative_prompt] * len(specs) if first.negative_prompt else None,
         )
-    pipe.set_progress_bar_config(desc=f"capture {spec.name}: denoising", leave=False)
-    generator = torch.Generator("cpu").manual_seed(spec.seed)
+    names = ", ".join(spec.name for spec in specs)
+    pipe.set_progress_bar_config(desc=f"capture {names}: denoising", leave=False)
+    # One CPU generator per run: each run's starting noise is what it would be on its own.
+    generators = [torch.Generator("cpu").manual_seed(spec.seed) for spec in specs]
     final_latents = pipe(
         prompt_embeds=prompt_embeds,
         negative_prompt_embeds=negative_prompt_embeds,
-        num_inference_steps=spec.steps,
-        guidance_scale=spec.guidance_scale,
-        height=spec.height,
-        width=spec.width,
-        generator=generator,
+        num_inference_steps=first.steps,
+        guidance_scale=first.guidance_scale,
+        height=first.height,
+        width=first.width,
+        generator=generators,
         output_type="latent",
     ).images
     return final_latents, input_ids, prompt_embeds, negative_prompt_embeds
@@ -159,19 +168,29 @@ def denoise(pipe, spec: CaptureSpec, device: str):
 
 def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype: str, decode_batch: int = 8) -> Capture:
     """Run the pipeline for `spec` and return everything the renderers need, as numpy arrays."""
+    return run_captures(pipe, [spec], source, device, dtype, decode_batch)[0]
+
+
+def run_captures(pipe, specs: list[CaptureSpec], source: ModelSource, device: str, dtype: str, decode_batch: int = 8) -> list[Capture]:
+    """Run several captures that share a batch key in one pipeline call; one Capture per spec, in order."""
     import torch
     from tqdm.auto import tqdm
 
+    if len({batch_key(spec) for spec in specs}) != 1:
+        raise ValueError("run_captures: these captures differ in more than prompt and seed")
+    if len(specs) > 1 and any(spec.attention for spec in specs):
+        raise ValueError("run_captures: a capture that records attention runs on its own")
+    first = specs[0]
     started = time.perf_counter()
     shipped_scheduler = pipe.scheduler
-    pipe.scheduler = make_scheduler(spec.scheduler, shipped_scheduler.config)
+    pipe.scheduler = make_scheduler(first.scheduler, shipped_scheduler.config)
     records: list = []
     record_steps(pipe.scheduler, records)
     attention: dict = {}
-    latent_side = spec.height // pipe.vae_scale_factor
-    processors = record_cross_attention(pipe.unet, attention, latent_side) if spec.attention else None
+    latent_side = first.height // pipe.vae_scale_factor
+    processors = record_cross_attention(pipe.unet, attention, latent_side) if first.attention else None
     try:
-        final_latents, input_ids, prompt_embeds, negative_prompt_embeds = denoise(pipe, spec, device)
+        final_latents, input_ids, prompt_embeds, negative_prompt_embeds = denoise(pipe, specs, device)
     finally:
         scheduler = pipe.scheduler
         pipe.scheduler = shipped_scheduler  # leave the pipeline as it was loaded
@@ -179,59 +198,70 @@ def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype
             pipe.unet.set_attn_processor(processors)
     loop_seconds = time.perf_counter() - started
 
-    alphas_cumprod = scheduler.alphas_cumprod
     timesteps = torch.tensor([r["timestep"] for r in records])
-    alpha_prod = alphas_cumprod[timesteps].float()
-    latents = torch.cat([r["latents"] for r in records]).float()
-    noise_pred = torch.cat([r["noise_pred"] for r in records]).float()
-    prev_sample = torch.cat([r["prev_sample"] for r in records]).float()
+    alpha_prod = scheduler.alphas_cumprod[timesteps].float()
+    # Recorded tensors are (steps, batch, 4, h, w); each run gets its own slice.
+    latents = torch.stack([r["latents"] for r in records]).float()
+    noise_pred = torch.stack([r["noise_pred"] for r in records]).float()
+    prev_sample = torch.stack([r["prev_sample"] for r in records]).float()
     pred_original_sample = predicted_original(
-        latents, noise_pred, alpha_prod.to(latents.device).view(-1, 1, 1, 1)
+        latents, noise_pred, alpha_prod.to(latents.device).view(-1, 1, 1, 1, 1)
     )
-
-    # One decode per step for x_t and for x0 (when asked for), plus the final latent.
-    steps_to_decode = [latents, pred_original_sample] if spec.decode_steps else []
-    to_decode = torch.cat([*steps_to_decode, final_latents.float()])
-    with tqdm(total=len(to_decode), desc=f"capture {spec.name}: decoding", unit="image", leave=False) as bar:
-        decoded = decode_latents(pipe, to_decode, decode_batch, bar)
     count = len(records)
 
-    arrays = {
-        "timesteps": timesteps.numpy(),
-        "alphas_cumprod_t": alpha_prod.numpy(),
-        "latents": latents.cpu().numpy(),
-        "noise_pred": noise_pred.cpu().numpy(),
-        "pred_original_sample": pred_original_sample.cpu().numpy(),
-        "prev_sample": prev_sample.cpu().numpy(),
-        "final_latents": final_latents[0].float().cpu().numpy(),
-        "input_ids": input_ids[0].numpy(),
-        "prompt_embeds": prompt_embeds[0].float().cpu().numpy(),
-        "image": decoded[-1],
-    }
-    if spec.decode_steps:
-        arrays["decoded_latents"] = decoded[:count]
-        arrays["decoded_pred_original_sample"] = decoded[count : 2 * count]
-    if negative_prompt_embeds is not None:
-        arrays["negative_prompt_embeds"] = negative_prompt_embeds[0].float().cpu().numpy()
-    if spec.attention:
-        arrays["cross_attention"] = (attention["sum"] / attention["count"]).cpu().numpy()
-    meta = {
-        "capture": spec.name,
-        "spec": spec.as_dict(),
-        "model": source.name,
-        "revision": source.revision,
-        "scheduler": type(scheduler).__name__,
-        "scheduler_config": {k: v for k, v in dict(scheduler.config).items() if not k.startswith("_")},
-        "unet_calls": count,
-        "tokens": pipe.tokenizer.convert_ids_to_tokens(input_ids[0].tolist()),
-        "device": device,
-        "device_name": torch.cuda.get_device_name() if device == "cuda" else "CPU",
-        "dtype": dtype,
-        "versions": versions(),
-        "loop_seconds": round(loop_seconds, 3),
-        "capture_seconds": round(time.perf_counter() - started, 3),
-    }
-    return Capture(arrays=arrays, meta=meta)
+    # One decode per step for x_t and for x0 (when asked for), plus each final latent.
+    to_decode = []
+    for index in range(len(specs)):
+        if first.decode_steps:
+            to_decode += [latents[:, index], pred_original_sample[:, index]]
+        to_decode.append(final_latents[index : index + 1].float())
+    to_decode = torch.cat(to_decode)
+    names = ", ".join(spec.name for spec in specs)
+    with tqdm(total=len(to_decode), desc=f"capture {names}: decoding", unit="image", leave=False) as bar:
+        decoded = decode_latents(pipe, to_decode, decode_batch, bar)
+    per_run = (2 * count + 1) if first.decode_steps else 1
+
+    captures = []
+    for index, spec in enumerate(specs):
+        images = decoded[index * per_run : (index + 1) * per_run]
+        arrays = {
+            "timesteps": timesteps.numpy(),
+            "alphas_cumprod_t": alpha_prod.numpy(),
+            "latents": latents[:, index].cpu().numpy(),
+            "noise_pred": noise_pred[:, index].cpu().numpy(),
+            "pred_original_sample": pred_original_sample[:, index].cpu().numpy(),
+            "prev_sample": prev_sample[:, index].cpu().numpy(),
+            "final_latents": final_latents[index].float().cpu().numpy(),
+            "input_ids": input_ids[index].numpy(),
+            "prompt_embeds": prompt_embeds[index].float().cpu().numpy(),
+            "image": images[-1],
+        }
+        if spec.decode_steps:
+            arrays["decoded_latents"] = images[:count]
+            arrays["decoded_pred_original_sample"] = images[count : 2 * count]
+        if negative_prompt_embeds is not None:
+            arrays["negative_prompt_embeds"] = negative_prompt_embeds[index].float().cpu().numpy()
+        if spec.attention:
+            arrays["cross_attention"] = (attention["sum"] / attention["count"]).cpu().numpy()
+        meta = {
+            "capture": spec.name,
+            "spec": spec.as_dict(),
+            "model": source.name,
+            "revision": source.revision,
+            "scheduler": type(scheduler).__name__,
+            "scheduler_config": {k: v for k, v in dict(scheduler.config).items() if not k.startswith("_")},
+            "unet_calls": count,
+            "tokens": pipe.tokenizer.convert_ids_to_tokens(input_ids[index].tolist()),
+            "batched_with": [other.name for other in specs if other is not spec],
+            "device": device,
+            "device_name": torch.cuda.get_device_name() if device == "cuda" else "CPU",
+            "dtype": dtype,
+            "versions": versions(),
+            "loop_seconds": round(loop_seconds, 3),
+            "capture_seconds": round(time.perf_counter() - started, 3),
+        }
+        captures.append(Capture(arrays=arrays, meta=meta))
+    return captures
 
 
 def run_photo_capture(pipe, spec: PhotoSpec, source: ModelSource, device: str, dtype: str, decode_batch: int = 8) -> Capture:

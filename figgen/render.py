@@ -216,9 +216,27 @@ def warn_no_weights(figures: list[Figure]) -> None:
     )
 
 
+BATCH_SIZE = 4  # runs per pipeline call when they share settings
+
+
+def capture_batches(specs: dict) -> list[list[tuple[str, object]]]:
+    """Group {key: spec} into batches: pipeline runs that differ only in prompt and seed go together."""
+    from .capture import batch_key
+
+    groups: dict = {}
+    alone = []
+    for key, spec in specs.items():
+        if isinstance(spec, PhotoSpec) or spec.attention:
+            alone.append([(key, spec)])
+        else:
+            groups.setdefault(batch_key(spec), []).append((key, spec))
+    batches = [members[i : i + BATCH_SIZE] for members in groups.values() for i in range(0, len(members), BATCH_SIZE)]
+    return alone + batches
+
+
 def capture_all(project: Project, specs: dict, source: ModelSource, device: str) -> dict:
-    """Run the pipeline for every spec in `specs` ({capture key: spec}) and cache the results."""
-    from .capture import run_capture, run_photo_capture
+    """Run the pipeline for every spec in `specs` ({capture key: spec}), batched, and cache the results."""
+    from .capture import run_captures, run_photo_capture
 
     device, dtype = models.pick_device(device)
     log(f"loading {source.name} (revision {source.revision[:12]}) on {device} in {dtype} ...")
@@ -226,13 +244,18 @@ def capture_all(project: Project, specs: dict, source: ModelSource, device: str)
     pipe = models.load_pipeline(source, device, dtype)
     log(f"loaded in {time.perf_counter() - started:.1f}s")
     captures = {}
-    for number, (key, spec) in enumerate(specs.items(), 1):
-        log(f"capture {number}/{len(specs)} '{spec.name}': {spec.describe()}")
-        run = run_photo_capture if isinstance(spec, PhotoSpec) else run_capture
-        capture = run(pipe, spec, source, device, dtype)
-        save_capture(capture_file(project.cache_dir, key), capture)
-        log(f"capture '{spec.name}' done in {capture.meta['capture_seconds']:.1f}s (cached as {key})")
-        captures[key] = capture
+    batches = capture_batches(specs)
+    for number, batch in enumerate(batches, 1):
+        names = ", ".join(f"'{spec.name}'" for _, spec in batch)
+        log(f"capture batch {number}/{len(batches)}: {names}: {batch[0][1].describe()}")
+        if isinstance(batch[0][1], PhotoSpec):
+            results = [run_photo_capture(pipe, batch[0][1], source, device, dtype)]
+        else:
+            results = run_captures(pipe, [spec for _, spec in batch], source, device, dtype)
+        for (key, spec), capture in zip(batch, results):
+            save_capture(capture_file(project.cache_dir, key), capture)
+            captures[key] = capture
+        log(f"batch {number} done in {results[0].meta['capture_seconds']:.1f}s ({len(results)} run(s) cached)")
     return captures
 
 

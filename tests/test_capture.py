@@ -117,3 +117,35 @@ def test_capture_key_changes_with_anything_that_affects_the_tensors(tiny_model):
     }
     assert len(keys) == 5
     assert capture_key(base, source) == capture_key(spec("ddim"), local_folder(str(tiny_model)))
+
+
+def test_batched_runs_match_the_same_runs_made_one_at_a_time(pipeline_and_source):
+    from figgen.capture import run_captures
+
+    pipe, source = pipeline_and_source
+    first = spec("ddim", steps=4)
+    second = CaptureSpec(**{**first.__dict__, "name": "second", "prompt": "a blue whale", "seed": 9})
+    batched = run_captures(pipe, [first, second], source, "cpu", "float32")
+    for alone, together in zip([run_capture(pipe, s, source, "cpu", "float32") for s in (first, second)], batched):
+        np.testing.assert_array_equal(alone.arrays["latents"][0], together.arrays["latents"][0])  # same starting noise
+        np.testing.assert_allclose(alone.arrays["final_latents"], together.arrays["final_latents"], atol=1e-4)
+        np.testing.assert_array_equal(alone.arrays["input_ids"], together.arrays["input_ids"])
+        assert np.abs(alone.arrays["image"].astype(int) - together.arrays["image"].astype(int)).max() <= 1
+    assert batched[0].meta["batched_with"] == ["second"] and batched[1].meta["spec"]["seed"] == 9
+    with pytest.raises(ValueError, match="differ in more than prompt and seed"):
+        run_captures(pipe, [first, CaptureSpec(**{**first.__dict__, "steps": 5})], source, "cpu", "float32")
+
+
+def test_capture_batches_group_runs_that_share_settings():
+    from figgen.render import BATCH_SIZE, capture_batches
+
+    base = spec("ddim")
+    specs = {f"k{i}": CaptureSpec(**{**base.__dict__, "name": f"s{i}", "seed": i}) for i in range(BATCH_SIZE + 1)}
+    specs["other"] = CaptureSpec(**{**base.__dict__, "name": "other", "guidance_scale": 3.0})
+    specs["attention"] = CaptureSpec(**{**base.__dict__, "name": "attention", "attention": True})
+    batches = capture_batches(specs)
+    sizes = sorted(len(batch) for batch in batches)
+    assert sizes == [1, 1, 1, BATCH_SIZE]
+    assert sum(len(batch) for batch in batches) == len(specs)
+    for batch in batches:
+        assert len({(s.guidance_scale, s.attention) for _, s in batch}) == 1
