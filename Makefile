@@ -11,7 +11,7 @@ TORCH ?= torch==2.13.0
 SITE_DIR ?= site
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help venv install site serve figures list notebook bench test clean distclean
+.PHONY: help venv install site serve figures list notebook bench gpu-wheels test clean distclean
 
 help:
 	@echo "make serve      install, build the site with --strict, serve it on http://127.0.0.1:8000"
@@ -21,6 +21,7 @@ help:
 	@echo "make list       list every figure, what it needs and whether it is up to date"
 	@echo "make notebook   run docs/try-it.ipynb from top to bottom and store its outputs"
 	@echo "make bench      print capture overhead, UNet it/s, memory, render times (BENCH_ARGS=--model PATH)"
+	@echo "make gpu-wheels download the wheels scripts/gpu-check.sh installs on an offline GPU machine"
 	@echo "make install    create $(VENV) and install figgen with the site and test tools"
 	@echo "make clean      remove the built site and the capture cache"
 	@echo "make distclean  clean, and remove $(VENV) too"
@@ -55,6 +56,12 @@ notebook: install
 
 bench: install
 	$(BIN)/figgen-bench $(BENCH_ARGS)
+
+# Everything figgen needs but torch, as wheels, for scripts/gpu-check.sh on a machine with no network.
+gpu-wheels: install
+	rm -rf wheels && $(BIN)/pip download --dest wheels --only-binary=:all: diffusers transformers \
+	    safetensors huggingface-hub accelerate pillow numpy tqdm scikit-image tokenizers regex
+	find wheels -name 'torch-*' -o -name 'nvidia_*' -o -name 'triton-*' | xargs rm -f
 
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
