@@ -62,8 +62,8 @@ def describe(provenance: dict, provenance_link: str) -> str:
         )
     if provenance.get("fallback"):
         return (
-            "**Stand-in**: drawn without Stable Diffusion 1.4's weights, which were not available. "
-            f"`make figures` renders the real figure. [Details]({provenance_link})"
+            "**Drawn without the model's weights**, which were not available here; "
+            f"`make figures` renders the version made with Stable Diffusion 1.4 itself. [Details]({provenance_link})"
         )
     if "model" not in provenance:
         return (

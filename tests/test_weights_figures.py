@@ -218,3 +218,21 @@ def test_runs_without_attention_leave_the_unet_as_it_was(rendered, tiny_model):
                        height=64, width=64, attention=True)
     run_capture(pipe, spec, source, "cpu", "float32")
     assert {name: type(p) for name, p in pipe.unet.attn_processors.items()} == before
+
+
+def test_cascade_insets_thumbnails_of_a_real_run(rendered, tmp_path):
+    import base64
+    import io
+    import xml.etree.ElementTree as ET
+
+    from figgen.figures.diagrams import cascade_with_run
+
+    _, captures = rendered
+    info = cascade_with_run(captures["run"], tmp_path / "cascade.svg")
+    assert info["thumbnails"] == ["image", "noise"] and info["parameters"]["unet"] == 859_520_964
+    images = list(ET.parse(tmp_path / "cascade.svg").getroot().iter("{http://www.w3.org/2000/svg}image"))
+    assert len(images) == 2
+    for element in images:
+        data = base64.b64decode(element.get("href").split(",", 1)[1])
+        with Image.open(io.BytesIO(data)) as thumbnail:
+            assert thumbnail.format == "PNG" and thumbnail.size[0] > 0

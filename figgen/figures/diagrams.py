@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import sd14
+from ..cache import Capture
 from .svg import ACCENT, INK, LINE, MUTED, PALE, PALE_WARM, WARM, Svg, millions
 
 
@@ -17,6 +18,18 @@ def shape(*dims: int) -> str:
 
 
 def cascade(destination: Path) -> dict:
+    """The complete cascade diagram, from the configuration alone."""
+    return draw_cascade(destination, None)
+
+
+def cascade_with_run(capture: Capture, destination: Path) -> dict:
+    """The same diagram with thumbnails of a real run inset: its starting noise and its final picture."""
+    if "decoded_latents" not in capture.arrays:
+        raise ValueError("the cascade's inset needs a capture that decodes every step (decode_steps = true)")
+    return draw_cascade(destination, {"noise": capture.arrays["decoded_latents"][0], "image": capture.arrays["image"]})
+
+
+def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
     unet, vae, text_encoder = sd14.meta_models()
     counts = {
         "text_encoder": sd14.count(text_encoder),
@@ -78,9 +91,15 @@ def cascade(destination: Path) -> dict:
 
     # Row 2, right: decode.
     box(730, 250, 150, 80, "VAE decoder", [f"{counts['vae_decoder']:,}", "parameters"])
-    svg.rect(905, 256, 68, 68, fill="#e3f2fd", stroke=INK, rx=4)
-    svg.path("M 907 322 L 930 290 L 945 305 L 955 295 L 971 322 Z", stroke="none", fill="#81c784")
-    svg.circle(955, 275, 7, fill="#ffb300")
+    if thumbnails:
+        svg.image(905, 256, 68, 68, thumbnails["image"])
+        svg.image(40, 338, 56, 56, thumbnails["noise"])
+        svg.text(104, 362, "this run's noise,", 12, "start", MUTED)
+        svg.text(104, 378, "decoded", 12, "start", MUTED)
+    else:
+        svg.rect(905, 256, 68, 68, fill="#e3f2fd", stroke=INK, rx=4)
+        svg.path("M 907 322 L 930 290 L 945 305 L 955 295 L 971 322 Z", stroke="none", fill="#81c784")
+        svg.circle(955, 275, 7, fill="#ffb300")
     svg.text(939, 346, "image", 13, weight="bold")
     svg.text(939, 362, shape(size, size, 3), 12, fill=MUTED)
     arrow(630, 290, 728, 290, shape(channels, side, side))
@@ -92,7 +111,7 @@ def cascade(destination: Path) -> dict:
         12, "start", MUTED,
     )
     info = svg.save(destination)
-    return {**info, "parameters": counts}
+    return {**info, "parameters": counts, "thumbnails": sorted(thumbnails) if thumbnails else []}
 
 
 def compression(destination: Path) -> dict:

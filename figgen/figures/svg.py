@@ -67,6 +67,22 @@ class Svg:
         coordinates = " ".join(f"{fmt(x)},{fmt(y)}" for x, y in points)
         self.add(f'<polyline points="{coordinates}" fill="none" stroke="{stroke}" stroke-width="{fmt(width)}"/>')
 
+    def image(self, x, y, w, h, pixels) -> None:
+        """An (H, W, 3) uint8 array, embedded as a PNG thumbnail `w` x `h` units large."""
+        import base64
+        import io
+
+        from PIL import Image
+
+        picture = Image.fromarray(pixels).resize((int(w * 2), int(h * 2)), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG", optimize=True)
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        self.add(
+            f'<image x="{fmt(x)}" y="{fmt(y)}" width="{fmt(w)}" height="{fmt(h)}" '
+            f'href="data:image/png;base64,{data}"/>'
+        )
+
     def circle(self, x, y, r, fill=ACCENT) -> None:
         self.add(f'<circle cx="{fmt(x)}" cy="{fmt(y)}" r="{fmt(r)}" fill="{fill}"/>')
 
