@@ -21,6 +21,39 @@ ROW_LABELS = ("noisy latent x_t", "predicted x0")
 MARGIN, GAP, LABEL_WIDTH, HEADER, FOOTER = 12, 8, 150, 52, 30
 
 
+def check_steps(capture: Capture, show_steps: list[int]) -> int:
+    """The number of steps in `capture`; raises if a chosen step (1-based) is not among them."""
+    count = len(capture.arrays["timesteps"])
+    bad = [step for step in show_steps if not 1 <= step <= count]
+    if bad:
+        raise ValueError(f"show_steps {bad} are outside 1..{count}, the steps this capture has")
+    return count
+
+
+def two_rows(capture: Capture, destination: Path, show_steps: list[int], rows, row_labels, *,
+             tile_size: int, quality: int, lossless: bool) -> dict:
+    """One column per chosen step, headed by its number and timestep; `rows` give each column's two pictures."""
+    count = check_steps(capture, show_steps)
+    timesteps = capture.arrays["timesteps"]
+    width = LABEL_WIDTH + len(show_steps) * (tile_size + GAP) - GAP + 2 * MARGIN
+    height = HEADER + 2 * tile_size + GAP + 2 * MARGIN
+    canvas = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    heading, small = font(20), font(16)
+    for column, step in enumerate(show_steps):
+        left = MARGIN + LABEL_WIDTH + column * (tile_size + GAP)
+        centre = left + tile_size // 2
+        draw_centred(draw, centre, MARGIN, f"step {step} of {count}", heading)
+        draw_centred(draw, centre, MARGIN + 26, f"t = {int(timesteps[step - 1])}", small, MUTED)
+        for row, picture in enumerate(rows):
+            canvas.paste(picture(step - 1), (left, MARGIN + HEADER + row * (tile_size + GAP)))
+    for row, label in enumerate(row_labels):
+        top = MARGIN + HEADER + row * (tile_size + GAP) + tile_size // 2 - 12
+        draw.text((MARGIN, top), label, font=small, fill=INK)
+    save_webp(destination, canvas, quality=quality, lossless=lossless)
+    return {"width": width, "height": height, "steps_shown": list(show_steps)}
+
+
 def sequence(
     capture: Capture,
     destination: Path,
@@ -31,34 +64,12 @@ def sequence(
     lossless: bool = False,
 ) -> dict:
     """A grid: one column per chosen step (1-based), x_t on top and x0 below."""
-    timesteps = capture.arrays["timesteps"]
-    count = len(timesteps)
-    bad = [step for step in show_steps if not 1 <= step <= count]
-    if bad:
-        raise ValueError(f"show_steps {bad} are outside 1..{count}, the steps this capture has")
-
-    margin, gap, label_width, header = MARGIN, GAP, LABEL_WIDTH, HEADER
-    width = label_width + len(show_steps) * (tile_size + gap) - gap + 2 * margin
-    height = header + 2 * tile_size + gap + 2 * margin
-    canvas = Image.new("RGB", (width, height), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    heading, small = font(20), font(16)
-
-    for column, step in enumerate(show_steps):
-        left = margin + label_width + column * (tile_size + gap)
-        centre = left + tile_size // 2
-        draw_centred(draw, centre, margin, f"step {step} of {count}", heading)
-        draw_centred(draw, centre, margin + 26, f"t = {int(timesteps[step - 1])}", small, MUTED)
-        rows = (capture.arrays["decoded_latents"], capture.arrays["decoded_pred_original_sample"])
-        for row, images in enumerate(rows):
-            top = margin + header + row * (tile_size + gap)
-            canvas.paste(tile(images[step - 1], tile_size), (left, top))
-    for row, label in enumerate(ROW_LABELS):
-        top = margin + header + row * (tile_size + gap) + tile_size // 2 - 12
-        draw.text((margin, top), label, font=small, fill=INK)
-
-    save_webp(destination, canvas, quality=quality, lossless=lossless)
-    return {"width": width, "height": height, "steps_shown": list(show_steps)}
+    arrays = capture.arrays
+    rows = (
+        lambda index: tile(arrays["decoded_latents"][index], tile_size),
+        lambda index: tile(arrays["decoded_pred_original_sample"][index], tile_size),
+    )
+    return two_rows(capture, destination, show_steps, rows, ROW_LABELS, tile_size=tile_size, quality=quality, lossless=lossless)
 
 
 def animation(
@@ -108,26 +119,15 @@ def latent_as_colour(latent: np.ndarray) -> np.ndarray:
     return (np.clip(rgb / (3 * spread) * 0.5 + 0.5, 0, 1) * 255).round().astype(np.uint8)
 
 
-def noise_and_image(capture: Capture, destination: Path, *, show_steps: list[int], tile_size: int = 192, lossless: bool = False) -> dict:
+def noise_and_image(capture: Capture, destination: Path, *, show_steps: list[int], tile_size: int = 192,
+                    quality: int = 90, lossless: bool = False) -> dict:
     """For chosen steps: the noise the UNet predicts (latent channels as colours) above its predicted picture."""
     arrays = capture.arrays
-    count = len(arrays["timesteps"])
-    bad = [step for step in show_steps if not 1 <= step <= count]
-    if bad:
-        raise ValueError(f"show_steps {bad} are outside 1..{count}, the steps this capture has")
-    margin, gap, header, label = MARGIN, GAP, HEADER, LABEL_WIDTH
-    width = label + len(show_steps) * (tile_size + gap) - gap + 2 * margin
-    height = header + 2 * tile_size + gap + 2 * margin
-    canvas = Image.new("RGB", (width, height), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    for column, step in enumerate(show_steps):
-        left = margin + label + column * (tile_size + gap)
-        draw_centred(draw, left + tile_size // 2, margin, f"step {step} of {count}", font(18))
-        draw_centred(draw, left + tile_size // 2, margin + 24, f"t = {int(arrays['timesteps'][step - 1])}", font(14), MUTED)
-        noise = Image.fromarray(latent_as_colour(arrays["noise_pred"][step - 1])).resize((tile_size, tile_size), Image.Resampling.NEAREST)
-        canvas.paste(noise, (left, margin + header))
-        canvas.paste(tile(arrays["decoded_pred_original_sample"][step - 1], tile_size), (left, margin + header + tile_size + gap))
-    for row, text in enumerate(("predicted noise", "predicted picture")):
-        draw.text((margin, margin + header + row * (tile_size + gap) + tile_size // 2 - 10), text, font=font(16), fill=INK)
-    save_webp(destination, canvas, quality=90, lossless=lossless)
-    return {"width": width, "height": height, "steps_shown": list(show_steps)}
+
+    def noise(index: int) -> Image.Image:
+        colours = Image.fromarray(latent_as_colour(arrays["noise_pred"][index]))
+        return colours.resize((tile_size, tile_size), Image.Resampling.NEAREST)
+
+    rows = (noise, lambda index: tile(arrays["decoded_pred_original_sample"][index], tile_size))
+    labels = ("predicted noise", "predicted picture")
+    return two_rows(capture, destination, show_steps, rows, labels, tile_size=tile_size, quality=quality, lossless=lossless)

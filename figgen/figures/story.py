@@ -8,16 +8,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..cache import Capture
+from .denoise import check_steps
 from .embedding import diverging, readable
 from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_webp, tile
 
 
 def board(capture: Capture, destination: Path, *, show_steps: list[int], tile_size: int = 200) -> dict:
     arrays, meta = capture.arrays, capture.meta
-    count = len(arrays["timesteps"])
-    bad = [step for step in show_steps if not 1 <= step <= count]
-    if bad:
-        raise ValueError(f"show_steps {bad} are outside 1..{count}, the steps this capture has")
+    check_steps(capture, show_steps)
     tokens = [readable(t) for t in meta["tokens"]]
     used = tokens.index("END") + 1 if "END" in tokens else len(tokens)
     embeds = arrays["prompt_embeds"]
