@@ -12,9 +12,9 @@ The flow for one run:
    some are missing, load the pipeline and run them (then cache them);
 5. render each out-of-date figure and write its provenance beside it.
 
-Without weights, figures that need them get a placeholder, unless a real
-rendering is already there: a rendered figure is never replaced by a
-placeholder.
+Without weights, figures that need them get a placeholder (or their
+fallback drawing, where the catalogue names one), unless a real rendering
+is already there: a rendered figure is never replaced by a stand-in.
 """
 
 from __future__ import annotations
@@ -85,12 +85,12 @@ def renderer_code_files() -> list[Path]:
     return sorted(FIGURES_PACKAGE.glob("*.py")) + [package / "sd14.py"] + sorted((package / "data").glob("*"))
 
 
-def figure_key(figure: Figure, capture_key_value) -> str:
-    """Everything that decides a figure's file: its capture, renderer code and data, and parameters."""
+def figure_key(figure: Figure, capture_keys: list[str] | None) -> str:
+    """Everything that decides a figure's file: its captures, renderer code and data, and parameters."""
     libraries = versions()
     return stable_hash(
         {
-            "capture": capture_key_value,
+            "capture": capture_keys,
             "renderer": figure.renderer,
             "params": figure.params,
             "code": source_hash(*renderer_code_files()),
