@@ -116,7 +116,9 @@ def is_placeholder(project: Project, figure: Figure) -> bool:
 
 def fallback_figure(figure: Figure) -> Figure:
     """The no-weights stand-in of `figure`, rendered like any figure that needs nothing."""
-    return dataclasses.replace(figure, needs="nothing", renderer=figure.fallback, params=figure.fallback_params, capture=None)
+    return dataclasses.replace(
+        figure, needs="nothing", renderer=figure.fallback, params=figure.fallback_params, capture=None, captures=()
+    )
 
 
 def keys_for(figures: list[Figure], source: ModelSource | None) -> dict[str, tuple[list[str], str]]:

@@ -440,3 +440,13 @@ def test_an_svg_figure_gets_an_svg_placeholder(project, tmp_path, monkeypatch):
     root = ET.parse(project["figures"] / "part1" / "seq.svg").getroot()
     words = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
     assert "PLACEHOLDER" in words and "--only seq" in words
+
+
+def test_a_comparison_figure_falls_back_without_weights_too(project, tmp_path, monkeypatch):
+    text = PHOTO_CATALOGUE.replace('capture = "photo"\nrenderer = "noising.latent"', 'captures = ["photo"]\nrenderer = "compare.grid"')
+    assert 'captures = ["photo"]' in text
+    project["catalogue"].write_text(text)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    assert figgen(project, "render") == 0
+    record = json.loads((project["figures"] / "part4" / "noising.json").read_text())
+    assert record["fallback"] is True and record["space"] == "pixels"
