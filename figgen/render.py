@@ -85,17 +85,10 @@ def renderer_code_files() -> list[Path]:
     return sorted(FIGURES_PACKAGE.glob("*.py")) + [package / "sd14.py"] + sorted((package / "data").glob("*"))
 
 
-def figure_key(figure: Figure, capture_keys: list[str] | None) -> str:
-    """Everything that decides a figure's file: its captures, renderer code and data, and parameters."""
-    libraries = versions()
+def figure_key(figure: Figure, capture_keys: list[str] | None, code: str, libraries: dict) -> str:
+    """Everything that decides a figure's file: its captures, renderer code and data, parameters, libraries."""
     return stable_hash(
-        {
-            "capture": capture_keys,
-            "renderer": figure.renderer,
-            "params": figure.params,
-            "code": source_hash(*renderer_code_files()),
-            "versions": {name: base_version(version) for name, version in libraries.items()},
-        }
+        {"capture": capture_keys, "renderer": figure.renderer, "params": figure.params, "code": code, "versions": libraries}
     )
 
 
@@ -123,10 +116,13 @@ def fallback_figure(figure: Figure) -> Figure:
 
 def keys_for(figures: list[Figure], source: ModelSource | None) -> dict[str, tuple[list[str], str]]:
     """For each figure id: (the keys of the captures it is drawn from, its own key)."""
+    # Read the renderer code and library versions once for all figures, not once per figure.
+    code = source_hash(*renderer_code_files())
+    libraries = {name: base_version(version) for name, version in versions().items()}
     keys = {}
     for figure in figures:
         capture_keys = [capture_key(spec, source) for spec in specs_of(figure)]
-        keys[figure.id] = (capture_keys, figure_key(figure, capture_keys or None))
+        keys[figure.id] = (capture_keys, figure_key(figure, capture_keys or None, code, libraries))
     return keys
 
 
