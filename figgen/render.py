@@ -33,7 +33,7 @@ from . import __version__, models
 from .cache import base_version, capture_file, capture_key, load_capture, save_capture, stable_hash, versions
 from .catalogue import Catalogue, Figure, PhotoSpec, specs_of
 from .figures.placeholder import placeholder
-from .models import HOW_TO_GET_SD14, ModelSource, ModelUnavailable
+from .models import HOW_TO_GET_SD14, ModelSource
 from .outputs import provenance_path, read_provenance, remove_stale_temporaries, write_json
 
 FIGURES_PACKAGE = Path(__file__).parent / "figures"

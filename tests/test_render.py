@@ -33,7 +33,7 @@ def no_model_loading(monkeypatch):
     monkeypatch.setattr(figgen_models, "load_pipeline", refuse)
 
 
-def only_capture(project) -> "Capture":
+def only_capture(project):
     (path,) = (project["cache"] / "captures").glob("*.safetensors")
     return load_capture(path)
 

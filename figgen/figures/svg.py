@@ -106,6 +106,3 @@ class Svg:
 def millions(count: int) -> str:
     return f"{count / 1e6:,.1f} M"
 
-
-def thousands(count: int) -> str:
-    return f"{count:,}"
