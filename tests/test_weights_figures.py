@@ -134,18 +134,31 @@ def test_unconditional_run_really_has_no_guidance_and_no_prompt(rendered):
     assert "decoded_latents" not in unconditional.arrays  # final picture only
 
 
+def cosine(a, b):
+    return a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+
+
 def test_similarity_matrix_is_the_cosine_of_mean_prompt_embeddings(rendered):
     folder, captures = rendered
     provenance = record(folder, "similarity")
-    vectors = []
+    vectors, with_start = [], []
     for name in ["run", "other", "unconditional"]:
         capture = captures[name]
         end = capture.meta["tokens"].index("<|endoftext|>")
-        vectors.append(capture.arrays["prompt_embeds"][: end + 1].mean(axis=0).astype(np.float64))
+        embeds = capture.arrays["prompt_embeds"].astype(np.float64)
+        vectors.append(embeds[1 : end + 1].mean(axis=0))  # first word to END: START left out
+        with_start.append(embeds[: end + 1].mean(axis=0))
     for i, a in enumerate(vectors):
         for j, b in enumerate(vectors):
-            expected = a @ b / np.linalg.norm(a) / np.linalg.norm(b)
-            assert provenance["matrix"][i][j] == pytest.approx(expected, abs=1e-4)
+            assert provenance["matrix"][i][j] == pytest.approx(cosine(a, b), abs=1e-4)
+    # START's row is identical for every prompt (causal mask), so it must not be averaged in:
+    # the scores would then be pulled towards 1.
+    starts = [captures[name].arrays["prompt_embeds"][0] for name in ["run", "other", "unconditional"]]
+    np.testing.assert_allclose(starts[0], starts[1], atol=1e-5)
+    np.testing.assert_allclose(starts[0], starts[2], atol=1e-5)
+    for i, j in [(0, 1), (0, 2), (1, 2)]:
+        assert provenance["matrix"][i][j] < 0.999
+        assert abs(provenance["matrix"][i][j] - cosine(with_start[i], with_start[j])) > 1e-3
     text = (folder / "similarity.svg").read_text()
     assert f"{provenance['matrix'][0][1]:.2f}" in text and "a blue whale in the sea" in text
 

@@ -49,10 +49,14 @@ def heatmap(capture: Capture, destination: Path, *, rows_shown: int = 16, row_he
 
 
 def prompt_vector(capture: Capture) -> np.ndarray:
-    """One vector per prompt: the mean of its embedding over the slots up to and including END."""
+    """One vector per prompt: the mean of its embedding from the first word to END, both included.
+
+    START (slot 0) is left out. CLIP's text encoder is causal, so START's row sees only itself and
+    comes out the same for every prompt; averaging it in would pull every score towards 1.
+    """
     tokens = capture.meta["tokens"]
     end = tokens.index(END) if END in tokens else len(tokens) - 1
-    return capture.arrays["prompt_embeds"][: end + 1].mean(axis=0)
+    return capture.arrays["prompt_embeds"][1 : end + 1].mean(axis=0)
 
 
 def similarity(captures: list[Capture], destination: Path, *, cell: int = 64) -> dict:
@@ -66,7 +70,8 @@ def similarity(captures: list[Capture], destination: Path, *, cell: int = 64) ->
     svg = Svg(
         label_w + count * cell + 40, top + count * cell + 60,
         "How alike the text encoder finds these prompts",
-        "Cosine similarity of the prompts' mean embeddings: " + "; ".join(
+        "Cosine similarity of the prompts' mean embeddings (averaged from the first word to END; START, "
+        "the same for every prompt, left out): " + "; ".join(
             f"{prompts[i]} vs {prompts[j]}: {matrix[i, j]:.2f}" for i in range(count) for j in range(i + 1, count)
         ),
     )
