@@ -103,6 +103,11 @@ def record_cross_attention(unet, totals: dict, side: int) -> dict:
     return original
 
 
+def parameter_count(pipe) -> int:
+    """The parameters of the three networks: text encoder, UNet and VAE."""
+    return sum(p.numel() for module in (pipe.text_encoder, pipe.unet, pipe.vae) for p in module.parameters())
+
+
 def predicted_original(latents, noise_pred, alpha_prod_t):
     """x0 from x_t and the predicted noise, for an epsilon-predicting model (in float32)."""
     latents, noise_pred = latents.float(), noise_pred.float()
@@ -248,6 +253,7 @@ def run_captures(pipe, specs: list[CaptureSpec], source: ModelSource, device: st
             "spec": spec.as_dict(),
             "model": source.name,
             "revision": source.revision,
+            "parameters": parameter_count(pipe),
             "scheduler": type(scheduler).__name__,
             "scheduler_config": {k: v for k, v in dict(scheduler.config).items() if not k.startswith("_")},
             "unet_calls": count,
@@ -271,7 +277,7 @@ def run_photo_capture(pipe, spec: PhotoSpec, source: ModelSource, device: str, d
 
     started = time.perf_counter()
     vae = pipe.vae
-    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    size = spec.size or pipe.unet.config.sample_size * pipe.vae_scale_factor
     photo = load_photo(spec.photo, size)
     pixels = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 127.5 - 1.0
     with torch.no_grad():
@@ -301,6 +307,7 @@ def run_photo_capture(pipe, spec: PhotoSpec, source: ModelSource, device: str, d
         "spec": spec.as_dict(),
         "model": source.name,
         "revision": source.revision,
+        "parameters": parameter_count(pipe),
         "device": device,
         "device_name": torch.cuda.get_device_name() if device == "cuda" else "CPU",
         "dtype": dtype,

@@ -23,6 +23,9 @@ DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
 
 SCHEDULERS = ("ddim", "pndm")
 NEEDS = ("weights", "nothing")
+# Models whose captures may differ from SD 1.4's own: mini-sd draws only its
+# own little world, so it gets its own prompts and picture size.
+VARIANTS = ("mini",)
 
 
 class CatalogueError(ValueError):
@@ -73,9 +76,14 @@ class PhotoSpec:
     photo: str
     seed: int
     timesteps: tuple[int, ...]
+    # The photo's side in pixels; None means the model's own picture size (512 for SD 1.4).
+    size: int | None = None
 
     def as_dict(self) -> dict:
-        return {"photo": self.photo, "seed": self.seed, "timesteps": list(self.timesteps)}
+        record = {"photo": self.photo, "seed": self.seed, "timesteps": list(self.timesteps)}
+        if self.size is not None:
+            record["size"] = self.size
+        return record
 
     def describe(self) -> str:
         return f"photo '{self.photo}' through the VAE, noised to {len(self.timesteps)} timesteps, seed {self.seed}"
@@ -99,10 +107,17 @@ class Figure:
     # Drawn instead of a placeholder while the weights are missing (needs no weights itself).
     fallback: str | None = None
     fallback_params: dict = field(default_factory=dict)
+    # The same captures as a model variant runs them: {"mini": (spec, ...)}.
+    variant_specs: dict = field(default_factory=dict, compare=False)
 
 
-def specs_of(figure: Figure) -> list:
-    """Every capture a figure is drawn from, in order (none for a figure that needs no weights)."""
+def specs_of(figure: Figure, variant: str | None = None) -> list:
+    """Every capture a figure is drawn from, in order (none for a figure that needs no weights).
+
+    `variant` "mini" gives the captures as mini-sd runs them: its own prompts and size.
+    """
+    if variant is not None and variant in figure.variant_specs:
+        return list(figure.variant_specs[variant])
     return [figure.capture] if figure.capture else list(figure.captures)
 
 
@@ -140,17 +155,21 @@ def _require(table: dict, key: str, kind: type | tuple, where: str):
 
 def _photo_spec(name: str, table: dict, where: str) -> PhotoSpec:
     known = set(PhotoSpec.__dataclass_fields__) - {"name"}
-    unknown = set(table) - known
+    unknown = set(table) - known - set(VARIANTS)
     if unknown:
         raise CatalogueError(f"{where}: unknown keys {sorted(unknown)}; allowed for a photo capture: {sorted(known)}")
     timesteps = _require(table, "timesteps", list, where)
     if not timesteps or not all(isinstance(t, int) and 0 <= t < 1000 for t in timesteps):
         raise CatalogueError(f"{where}: timesteps must be whole numbers from 0 to 999, got {timesteps!r}")
+    size = table.get("size")
+    if size is not None and (not isinstance(size, int) or size <= 0 or size % 8):
+        raise CatalogueError(f"{where}: size must be a positive multiple of 8, got {size!r}")
     return PhotoSpec(
         name=name,
         photo=_require(table, "photo", str, where),
         seed=_require(table, "seed", int, where),
         timesteps=tuple(timesteps),
+        size=size,
     )
 
 
@@ -158,9 +177,9 @@ def _capture_spec(name: str, table: dict, where: str) -> CaptureSpec | PhotoSpec
     if "photo" in table:
         return _photo_spec(name, table, where)
     known = set(CaptureSpec.__dataclass_fields__) - {"name"}
-    unknown = set(table) - known
+    unknown = set(table) - known - set(VARIANTS)
     if unknown:
-        raise CatalogueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
+        raise CatalogueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(known | set(VARIANTS))}")
     scheduler = _require(table, "scheduler", str, where)
     if scheduler not in SCHEDULERS:
         raise CatalogueError(f"{where}: scheduler '{scheduler}' is not one of {', '.join(SCHEDULERS)}")
@@ -199,6 +218,7 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> Catalogue:
         name: _capture_spec(name, table, f"{path} [captures.{name}]")
         for name, table in data.get("captures", {}).items()
     }
+    variants = _variant_captures(data, path)
     figures: list[Figure] = []
     for index, table in enumerate(data.get("figures", [])):
         where = f"{path} figure #{index + 1} ({table.get('id', 'no id')})"
@@ -247,6 +267,43 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> Catalogue:
                 params=dict(table.get("params", {})),
                 fallback=fallback,
                 fallback_params=dict(table.get("fallback_params", {})),
+                variant_specs={
+                    variant: tuple(specs[spec.name] for spec in ([capture] if capture else several))
+                    for variant, specs in variants.items()
+                    if capture or several
+                },
             )
         )
     return Catalogue(path=path, captures=captures, figures=figures)
+
+
+def _variant_captures(data: dict, path: Path) -> dict[str, dict]:
+    """Every capture as each variant runs it: {"mini": {name: spec}}.
+
+    A variant's spec is the capture's own table, with the catalogue-wide
+    defaults of `[variants.NAME]` and then the capture's own `NAME`
+    sub-table laid over it. `[variants.NAME]` holds `pipeline` and `photo`
+    sub-tables, for the two kinds of capture.
+    """
+    defaults = data.get("variants", {})
+    unknown = set(defaults) - set(VARIANTS)
+    if unknown:
+        raise CatalogueError(f"{path} [variants]: unknown variants {sorted(unknown)}; known: {list(VARIANTS)}")
+    result = {}
+    for variant in VARIANTS:
+        variant_defaults = defaults.get(variant, {})
+        bad = set(variant_defaults) - {"pipeline", "photo"}
+        if bad:
+            raise CatalogueError(f"{path} [variants.{variant}]: unknown keys {sorted(bad)}; allowed: ['photo', 'pipeline']")
+        specs = {}
+        for name, table in data.get("captures", {}).items():
+            kind = "photo" if "photo" in table else "pipeline"
+            own = table.get(variant, {})
+            if not isinstance(own, dict):
+                raise CatalogueError(f"{path} [captures.{name}]: '{variant}' must be a table of settings for {variant}")
+            merged = {k: v for k, v in table.items() if k not in VARIANTS}
+            merged.update(variant_defaults.get(kind, {}))
+            merged.update(own)
+            specs[name] = _capture_spec(name, merged, f"{path} [captures.{name}] as run by {variant}")
+        result[variant] = specs
+    return result

@@ -1,7 +1,7 @@
 """The `figgen` command line.
 
-    figgen render [--model sd14|PATH] [--device auto|cuda|cpu] [--only ID ...] [--force]
-    figgen list   [--model sd14|PATH]
+    figgen render [--model sd14|mini|PATH] [--device auto|cuda|cpu] [--only ID ...] [--force]
+    figgen list   [--model sd14|mini|PATH]
 
 Exit status: 0 on success, 1 when the model asked for cannot be used or a
 figure fails, 2 for a bad catalogue or a bad argument.
@@ -25,8 +25,9 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--model",
         help="'sd14' (CompVis/stable-diffusion-v1-4 from the local Hugging Face cache, downloaded if "
-        "missing) or the path of a local diffusers folder. Default: SD 1.4 if it is already cached, "
-        "otherwise only figures that need no weights (the others get placeholders).",
+        "missing), 'mini' (mini-sd, the project's own miniature, in models/mini-sd) or the path of a "
+        "local diffusers folder. Default: SD 1.4 if it is already cached, otherwise mini-sd; with "
+        "neither, only figures that need no weights (the others get placeholders).",
     )
     common.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, help="figure catalogue (TOML)")
     common.add_argument("--figures-dir", type=Path, default=DEFAULT_FIGURES_DIR, help="where figures go")

@@ -4,10 +4,13 @@ A model is named by `--model`:
 
 - `sd14`: CompVis/stable-diffusion-v1-4 from the local Hugging Face cache, or
   downloaded from the hub when it is asked for explicitly;
+- `mini`: mini-sd, the miniature Stable Diffusion this project trains
+  itself (`make mini-model`), committed in models/mini-sd/;
 - a path: a local diffusers folder (one with model_index.json), for example
   a copy of SD 1.4, or the tiny random pipeline the tests build.
 
-Both end in the same place: `load_pipeline(folder)`. Resolving a model never
+Without `--model`, SD 1.4 is used when it is in the local Hugging Face
+cache, and mini-sd otherwise. All end in the same place: `load_pipeline(folder)`. Resolving a model never
 imports torch, so that a run with nothing to do stays fast.
 """
 
@@ -20,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SD14_REPO = "CompVis/stable-diffusion-v1-4"
+MINI_SD = "mini-sd"
+# mini-sd's committed folder, beside the figgen package in the project.
+MINI_SD_FOLDER = Path(__file__).resolve().parent.parent / "models" / "mini-sd"
 
 # The files of SD 1.4 that figgen loads: configs, tokenizer and the
 # safetensors weights of the text encoder, UNet and VAE. The safety checker
@@ -55,12 +61,19 @@ class ModelUnavailable(RuntimeError):
 class ModelSource:
     """A model that can be loaded from a local folder, and what identifies it."""
 
-    name: str  # what the user sees: the hub id, or the folder path
+    name: str  # what the user sees: the hub id, "mini-sd", or the folder path
     folder: Path
     revision: str  # the hub commit, or a content hash of a local folder
+    kind: str = "folder"  # "sd14", "mini" (mini-sd, which has its own prompts in the catalogue) or "folder"
 
     def identity(self) -> dict:
-        return {"model": self.name if self.name == SD14_REPO else "local folder", "revision": self.revision}
+        model = {"sd14": SD14_REPO, "mini": MINI_SD}.get(self.kind, "local folder")
+        return {"model": model, "revision": self.revision}
+
+    @property
+    def variant(self) -> str | None:
+        """The catalogue variant of the captures this model runs: "mini" for mini-sd, None for SD 1.4's own."""
+        return "mini" if self.kind == "mini" else None
 
 
 def hub_cache_dir() -> Path:
@@ -82,7 +95,7 @@ def cached_sd14() -> ModelSource | None:
         return None
     snapshot = repo_dir / "snapshots" / revision
     if all((snapshot / name).is_file() for name in SD14_FILES):
-        return ModelSource(SD14_REPO, snapshot, revision)
+        return ModelSource(SD14_REPO, snapshot, revision, "sd14")
     return None
 
 
@@ -99,11 +112,15 @@ def download_sd14() -> ModelSource:
             f"Hugging Face cache ({hub_cache_dir()}) and downloading them failed: "
             f"{type(error).__name__}: {error}\n{HOW_TO_GET_SD14}"
         ) from None
-    return ModelSource(SD14_REPO, folder, folder.name)
+    return ModelSource(SD14_REPO, folder, folder.name, "sd14")
 
 
 def folder_fingerprint(folder: Path, memo_file: Path | None = None) -> str:
     """A hash of every file in a local diffusers folder (names and contents).
+
+    Only what the pipeline loads counts: model_index.json and the files in
+    the component folders. Other top-level files (a model card, a training
+    log) cannot change a picture, so editing them re-renders nothing.
 
     Hashing gigabytes takes seconds, so each file's hash is remembered in
     `memo_file` under its path, size and modification time.
@@ -119,6 +136,8 @@ def folder_fingerprint(folder: Path, memo_file: Path | None = None) -> str:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder).as_posix()
         if any(part.startswith(".") for part in Path(relative).parts):
+            continue
+        if "/" not in relative and relative != "model_index.json":
             continue
         stat = path.stat()
         memo_key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
@@ -160,21 +179,50 @@ def local_folder(path: str, memo_file: Path | None = None) -> ModelSource:
             f"--model {path}: {index} describes a {pipeline_class}; figgen needs a "
             "StableDiffusionPipeline folder (SD 1.x layout)."
         )
-    return ModelSource(str(folder), folder.resolve(), folder_fingerprint(folder, memo_file))
+    kind = "mini" if is_mini_sd(folder) else "folder"
+    name = MINI_SD if kind == "mini" else str(folder)
+    return ModelSource(name, folder.resolve(), folder_fingerprint(folder, memo_file), kind)
+
+
+def is_mini_sd(folder: Path) -> bool:
+    """True for a folder written by mini-sd's training (its training.json says so)."""
+    try:
+        return json.loads((folder / "training.json").read_text()).get("model") == MINI_SD
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return False
+
+
+def mini_sd(memo_file: Path | None = None) -> ModelSource:
+    """mini-sd from the project's models/mini-sd folder."""
+    if not (MINI_SD_FOLDER / "model_index.json").is_file() or not is_mini_sd(MINI_SD_FOLDER):
+        raise ModelUnavailable(
+            f"--model mini: mini-sd is not in {MINI_SD_FOLDER}. It is committed with the project; "
+            "restore it with `git checkout -- models/mini-sd`, or retrain it with `make mini-model`."
+        )
+    return local_folder(str(MINI_SD_FOLDER), memo_file)
 
 
 def resolve_model(model: str | None, memo_file: Path | None = None) -> ModelSource | None:
     """Which model to use.
 
     With `model` None, SD 1.4 is used if it is already in the local cache,
-    and None is returned otherwise (the caller renders what needs no
-    weights). A model asked for by name must be usable, or this raises
-    ModelUnavailable; `sd14` is downloaded when it is not cached yet.
+    mini-sd otherwise, and None is returned when neither is there (the
+    caller renders what needs no weights). A model asked for by name must be
+    usable, or this raises ModelUnavailable; `sd14` is downloaded when it is
+    not cached yet.
     """
     if model is None:
-        return cached_sd14()
+        sd14 = cached_sd14()
+        if sd14 is not None:
+            return sd14
+        try:
+            return mini_sd(memo_file)
+        except ModelUnavailable:
+            return None
     if model == "sd14":
         return cached_sd14() or download_sd14()
+    if model == "mini":
+        return mini_sd(memo_file)
     return local_folder(model, memo_file)
 
 

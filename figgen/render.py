@@ -60,7 +60,19 @@ class Project:
 
 
 def render_command(figure: Figure) -> str:
-    return f"make figures   (or: figgen render --model sd14 --only {figure.id})"
+    return f"figgen render --only {figure.id}   (mini-sd; or --model sd14 for SD 1.4)"
+
+
+def placeholder_about(figure: Figure) -> str:
+    """What a placeholder card can say for certain: the runs the figure is drawn from."""
+    runs = []
+    for spec in specs_of(figure):
+        if isinstance(spec, PhotoSpec):
+            runs.append(f"the photo '{spec.photo}' through the VAE, noised to timesteps {', '.join(map(str, spec.timesteps))}")
+        else:
+            prompt = f'the prompt "{spec.prompt}"' if spec.prompt else "the empty prompt"
+            runs.append(f"{prompt}, seed {spec.seed}, {spec.steps} {spec.scheduler.upper()} steps, guidance {spec.guidance_scale:g}")
+    return f"Figure '{figure.id}', drawn by {figure.renderer} from " + "; ".join(runs) + " (SD 1.4's settings)."
 
 
 def renderer_function(figure: Figure):
@@ -80,9 +92,14 @@ def source_hash(*files: Path) -> str:
 
 
 def renderer_code_files() -> list[Path]:
-    """The code and data that renderers draw on: every figure module, SD 1.4's config, the data folder."""
+    """The code and data that renderers draw on: every figure module, SD 1.4's config, the data folder,
+    mini-sd's picture world and its training record."""
     package = FIGURES_PACKAGE.parent
-    return sorted(FIGURES_PACKAGE.glob("*.py")) + [package / "sd14.py"] + sorted((package / "data").glob("*"))
+    mini_record = [p for p in (models.MINI_SD_FOLDER / "training.json", models.MINI_SD_FOLDER / "quality.json") if p.is_file()]
+    return (
+        sorted(FIGURES_PACKAGE.glob("*.py")) + [package / "sd14.py", package / "minisd" / "world.py"]
+        + sorted((package / "data").glob("*")) + mini_record
+    )
 
 
 def figure_key(figure: Figure, capture_keys: list[str] | None, code: str, libraries: dict) -> str:
@@ -94,7 +111,7 @@ def figure_key(figure: Figure, capture_keys: list[str] | None, code: str, librar
 
 def placeholder_key(figure: Figure) -> str:
     return stable_hash(
-        {"alt": figure.alt, "command": render_command(figure), "code": source_hash(FIGURES_PACKAGE / "placeholder.py")}
+        {"about": placeholder_about(figure), "command": render_command(figure), "code": source_hash(FIGURES_PACKAGE / "placeholder.py")}
     )
 
 
@@ -105,6 +122,12 @@ def is_placeholder(project: Project, figure: Figure) -> bool:
     provenance = read_provenance(project.output(figure))
     # A file with no provenance is treated as a real rendering: never overwrite it with a stand-in.
     return provenance is not None and (provenance.get("placeholder", False) or provenance.get("fallback", False))
+
+
+def drawn_by_sd14(project: Project, figure: Figure) -> bool:
+    """True when the figure's file was rendered from SD 1.4's own weights."""
+    provenance = read_provenance(project.output(figure)) or {}
+    return provenance.get("model") == models.SD14_REPO and not provenance.get("placeholder") and not provenance.get("fallback")
 
 
 def fallback_figure(figure: Figure) -> Figure:
@@ -120,8 +143,9 @@ def keys_for(figures: list[Figure], source: ModelSource | None) -> dict[str, tup
     code = source_hash(*renderer_code_files())
     libraries = {name: base_version(version) for name, version in versions().items()}
     keys = {}
+    variant = source.variant if source else None
     for figure in figures:
-        capture_keys = [capture_key(spec, source) for spec in specs_of(figure)]
+        capture_keys = [capture_key(spec, source) for spec in specs_of(figure, variant)]
         keys[figure.id] = (capture_keys, figure_key(figure, capture_keys or None, code, libraries))
     return keys
 
@@ -137,7 +161,7 @@ def write_placeholder(project: Project, figure: Figure) -> bool:
     key = placeholder_key(figure)
     if is_current(project, figure, key):
         return False
-    info = placeholder(figure.id, figure.alt, render_command(figure), destination)
+    info = placeholder(figure.id, placeholder_about(figure), render_command(figure), destination)
     write_json(
         provenance_path(destination),
         {
@@ -145,7 +169,7 @@ def write_placeholder(project: Project, figure: Figure) -> bool:
             "file": destination.name,
             "placeholder": True,
             "key": key,
-            "reason": "Stable Diffusion 1.4's weights were not available to figgen when this file was written.",
+            "reason": "Neither Stable Diffusion 1.4 nor mini-sd was available to figgen when this file was written.",
             "render_with": render_command(figure),
             "figgen": __version__,
             **info,
@@ -177,6 +201,7 @@ def provenance_for(figure: Figure, key: str, capture_keys: list[str], drawn_from
                 "device_name": meta["device_name"],
                 "dtype": meta["dtype"],
                 "capture_versions": meta["versions"],
+                **({"parameters": meta["parameters"]} if "parameters" in meta else {}),
             }
         )
     if len(drawn_from) == 1:
@@ -208,7 +233,8 @@ def warn_no_weights(figures: list[Figure]) -> None:
     ids = ", ".join(f.id for f in figures)
     log(
         f"warning: SD 1.4's weights ({models.SD14_REPO}) are not in the local Hugging Face cache "
-        f"({models.hub_cache_dir()}), so {len(figures)} figure(s) that need them were skipped: {ids}. "
+        f"({models.hub_cache_dir()}) and mini-sd is not in {models.MINI_SD_FOLDER} (restore it with "
+        f"`git checkout -- models/mini-sd`), so {len(figures)} figure(s) that need weights were skipped: {ids}. "
         "Figures that have no rendering yet get a placeholder; rendered ones are kept.\n"
         f"        {HOW_TO_GET_SD14}"
     )
@@ -269,6 +295,14 @@ def render(project: Project, model: str | None, device: str, only: list[str] | N
     need_weights = [f for f in figures if f.needs == "weights"]
     placeholders_written = kept = 0
     fallbacks = []
+    if source is not None and source.kind == "mini":
+        # mini-sd stands in for SD 1.4; it never replaces a picture SD 1.4 drew.
+        by_sd14 = [f for f in need_weights if drawn_by_sd14(project, f)]
+        if by_sd14:
+            log(f"keeping {len(by_sd14)} figure(s) drawn by SD 1.4; mini-sd never replaces them: "
+                + ", ".join(f.id for f in by_sd14))
+            kept += len(by_sd14)
+            figures = [f for f in figures if f not in by_sd14]
     if source is None and need_weights:
         warn_no_weights(need_weights)
         for figure in need_weights:
@@ -288,7 +322,7 @@ def render(project: Project, model: str | None, device: str, only: list[str] | N
     captures: dict = {}
     missing: dict = {}
     for figure in todo:
-        for key, spec in zip(keys[figure.id][0], specs_of(figure)):
+        for key, spec in zip(keys[figure.id][0], specs_of(figure, source.variant if source else None)):
             if key in captures or key in missing:
                 continue
             cached = load_capture(capture_file(project.cache_dir, key))
@@ -346,14 +380,22 @@ def status(project: Project, figure: Figure, source: ModelSource | None) -> str:
         return kind if source is None else f"{kind} (weights available: run figgen render)"
     if figure.needs == "weights" and source is None:
         return f"rendered with {provenance.get('model')}; no weights here to check it"
+    if figure.needs == "weights" and source.kind == "mini" and drawn_by_sd14(project, figure):
+        return "drawn by SD 1.4 (kept: mini-sd never replaces it)"
     key = keys_for([figure], source)[figure.id][1]
     return "up to date" if provenance.get("key") == key else "out of date"
 
 
 def list_figures(project: Project, model: str | None) -> int:
     # Listing never downloads: sd14 counts only if it is already cached.
-    source = models.cached_sd14() if model in (None, "sd14") else models.local_folder(model, project.cache_dir / "fingerprints.json")
-    print(f"model: {source.name + ' (revision ' + source.revision[:12] + ')' if source else 'none (SD 1.4 not in the local cache)'}")
+    memo = project.cache_dir / "fingerprints.json"
+    if model == "sd14":
+        source = models.cached_sd14()
+    elif model is None or model == "mini":
+        source = models.resolve_model(model, memo)
+    else:
+        source = models.local_folder(model, memo)
+    print(f"model: {source.name + ' (revision ' + source.revision[:12] + ')' if source else 'none (neither SD 1.4 in the local cache nor mini-sd)'}")
     rows = [("ID", "PART", "NEEDS", "STATUS", "FILE")]
     for figure in project.catalogue.figures:
         rows.append((figure.id, str(figure.part), figure.needs, status(project, figure, source), figure.output))

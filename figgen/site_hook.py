@@ -5,10 +5,14 @@ A line that reads exactly
     {{ figure denoise-renoise }}
 
 becomes the figure's image with the catalogue's alt text and caption, and a
-line under the caption that says where the picture came from (model,
-revision, scheduler, steps, seed, device), or that it is still a
-placeholder, with a link to its provenance file. An unknown id or a missing
-file is a warning, which `mkdocs build --strict` turns into a failure.
+line under the caption that says which model drew the picture and how
+(model, revision, prompt, scheduler, steps, seed, device), or that it is
+still a placeholder, with a link to its provenance file. All of it comes
+from the provenance file beside the figure, so it cannot disagree with the
+picture: the alt text and caption may name facts of the run ({model},
+{prompt}, {seed}, ...), filled in from the same file. An unknown id, a
+missing file or an unknown fact is a warning, which `mkdocs build --strict`
+turns into a failure.
 
 MathJax comes from the django-static-mathjax package (a plain copy of
 MathJax 3), so formulas render with no network at all.
@@ -23,7 +27,8 @@ from pathlib import Path
 
 from mkdocs.structure.files import File
 
-from figgen.catalogue import load_catalogue
+from figgen.catalogue import load_catalogue, specs_of
+from figgen.models import MINI_SD, SD14_REPO
 from figgen.outputs import read_provenance
 
 log = logging.getLogger("mkdocs.hooks.figgen")
@@ -31,6 +36,7 @@ log = logging.getLogger("mkdocs.hooks.figgen")
 FIGURE_LINE = re.compile(r"^\{\{ figure ([A-Za-z0-9_-]+) \}\}[ \t]*$", re.MULTILINE)
 MATHJAX_PARTS = ("tex-svg.js", "input", "ui", "a11y", "sre")
 MATHJAX_SITE_DIR = "javascripts/mathjax"
+MINI_SD_PAGE = "mini-sd.md"
 
 catalogue = None
 
@@ -53,32 +59,102 @@ def on_files(files, config):
     return files
 
 
-def describe(provenance: dict, provenance_link: str) -> str:
+def model_name(provenance: dict | None) -> str:
+    """The model that drew a figure, as a reader should see it named."""
+    model = (provenance or {}).get("model")
+    if provenance is None or provenance.get("placeholder") or provenance.get("fallback") or model == SD14_REPO:
+        return "Stable Diffusion 1.4"
+    return model or "Stable Diffusion 1.4"
+
+
+def first_spec(figure, provenance: dict | None) -> dict:
+    """The settings of the (first) run a figure was drawn from, as recorded; the catalogue's own for a stand-in."""
+    provenance = provenance or {}
+    if provenance.get("spec"):
+        return provenance["spec"]
+    if provenance.get("captures"):
+        return provenance["captures"][0]["spec"]
+    specs = specs_of(figure)
+    return specs[0].as_dict() if specs else {}
+
+
+def facts(figure, provenance: dict | None) -> dict:
+    """What an alt text or caption may name: the run's settings and the numbers the renderer recorded."""
+    spec = first_spec(figure, provenance)
+    size = spec.get("height") or spec.get("size") or (provenance or {}).get("photo_size") or 512
+    known = {
+        key: value
+        for key, value in (provenance or {}).items()
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    }
+    known.update(
+        model=model_name(provenance),
+        prompt=spec.get("prompt", ""),
+        seed=spec.get("seed", ""),
+        steps=spec.get("steps", ""),
+        guidance=f"{spec['guidance_scale']:g}" if "guidance_scale" in spec else "",
+        size=size,
+        latent_side=size // 8,
+    )
+    return known
+
+
+def fill(text: str, figure, provenance: dict | None, page) -> str:
+    """`text` with its {fact} names replaced; an unknown name is a warning (a failure under --strict)."""
+    try:
+        return text.format_map(facts(figure, provenance))
+    except (KeyError, ValueError, IndexError) as error:
+        log.warning(
+            f"{page.file.src_uri}: figure '{figure.id}' names {error} in its alt text or caption, which its "
+            f"provenance does not record; known names: {', '.join(sorted(facts(figure, provenance)))}"
+        )
+        return text
+
+
+def run_settings(provenance: dict) -> str:
+    spec = provenance.get("spec") or (provenance.get("captures") or [{}])[0].get("spec")
+    if not spec or "prompt" not in spec:
+        return ""
+    scheduler = provenance.get("scheduler") or provenance["captures"][0].get("scheduler", spec["scheduler"])
+    prompt = f"prompt “{spec['prompt']}”" if spec["prompt"] else "empty prompt"
+    several = " (first run shown)" if provenance.get("captures") and len(provenance["captures"]) > 1 else ""
+    return (
+        f"{prompt}{several}, {scheduler}, {spec['steps']} steps, guidance scale "
+        f"{spec['guidance_scale']:g}, seed {spec['seed']}, {spec['width']} × {spec['height']} pixels"
+    )
+
+
+def describe(provenance: dict, provenance_link: str, mini_link: str = MINI_SD_PAGE) -> str:
     """The provenance line shown under a figure's caption."""
     if provenance.get("placeholder"):
         return (
-            "**Placeholder**: this figure has not been rendered yet, because Stable Diffusion 1.4's "
-            f"weights were not available. `make figures` renders it on a GPU. [Details]({provenance_link})"
+            "**Placeholder**: this figure has not been rendered yet, because neither Stable Diffusion 1.4 "
+            "nor mini-sd was available to figgen. `figgen render` draws it with mini-sd; `make figures` "
+            f"with Stable Diffusion 1.4 on a GPU. [Details]({provenance_link})"
         )
     if provenance.get("fallback"):
         return (
-            "**Drawn without the model's weights**, which were not available here; "
-            f"`make figures` renders the version made with Stable Diffusion 1.4 itself. [Details]({provenance_link})"
+            "**Drawn without any model's weights**, which were not available here; "
+            f"`figgen render` draws the version made by a real model. [Details]({provenance_link})"
         )
     if "model" not in provenance:
         return (
             "Computed by figgen from Stable Diffusion 1.4's configuration, tokenizer and noise schedule; "
             f"no trained weights needed. [Provenance]({provenance_link})"
         )
-    parts = [f"Generated by figgen from {provenance['model']}"]
-    if provenance.get("revision"):
-        parts[0] += f" (revision `{provenance['revision'][:12]}`)"
-    spec = provenance.get("spec")
-    if spec:
-        parts.append(
-            f"{provenance['scheduler']}, {spec['steps']} steps, guidance scale "
-            f"{spec['guidance_scale']:g}, seed {spec['seed']}"
-        )
+    if provenance["model"] == MINI_SD:
+        millions = provenance.get("parameters", 0) / 1e6
+        parts = [
+            f"**Drawn by mini-sd**, this site's {millions:.1f}-million-parameter miniature of SD 1.4 "
+            f"([Meet mini-sd]({mini_link})), not by Stable Diffusion 1.4 itself"
+        ]
+    elif provenance["model"] == SD14_REPO:
+        parts = [f"**Drawn by Stable Diffusion 1.4** (revision `{provenance['revision'][:12]}`)"]
+    else:
+        parts = [f"Generated by figgen from {provenance['model']} (revision `{provenance.get('revision', '')[:12]}`)"]
+    settings = run_settings(provenance)
+    if settings:
+        parts.append(settings)
     if provenance.get("device"):
         parts.append(f"{provenance['dtype']} on {provenance.get('device_name', provenance['device'])}")
     return "; ".join(parts) + f". [Provenance]({provenance_link})"
@@ -98,17 +174,18 @@ def figure_markdown(figure_id: str, page, config) -> str:
     page_dir = Path(config["docs_dir"]) / os.path.dirname(page.file.src_uri)
     link = Path(os.path.relpath(image, page_dir)).as_posix()
     provenance_link = Path(link).with_suffix(".json").as_posix()
-    alt = " ".join(figure.alt.split()).replace("[", "(").replace("]", ")")
+    alt = " ".join(fill(figure.alt, figure, provenance, page).split()).replace("[", "(").replace("]", ")")
     if provenance.get("placeholder"):
-        alt = f"Placeholder card: this figure has not been rendered yet. When rendered, it will show: {alt}"
+        alt = f"Placeholder card: the figure '{figure.id}' has not been rendered yet."
+    mini_link = Path(os.path.relpath(Path(config["docs_dir"]) / MINI_SD_PAGE, page_dir)).as_posix()
     size = ""
     if provenance.get("width") and provenance.get("height"):
         size = f' width="{provenance["width"]}" height="{provenance["height"]}"'
     return (
         f'![{alt}]({link}){{ loading=lazy{size} }}\n\n'
         f"/// caption\n    attrs: {{id: fig-{figure.id}, class: figgen-caption}}\n\n"
-        f"{figure.caption}\n\n"
-        f'<span class="figgen-provenance">{describe(provenance, provenance_link)}</span>\n'
+        f"{fill(figure.caption, figure, provenance, page)}\n\n"
+        f'<span class="figgen-provenance">{describe(provenance, provenance_link, mini_link)}</span>\n'
         "///\n"
     )
 

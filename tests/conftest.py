@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from figgen import models
 from figgen.cli import main as figgen_main
 
 from figgen.tiny import build_tiny_pipeline
@@ -58,6 +59,22 @@ caption = "A small animation."
 tile_size = 64
 lossless = true
 """
+
+
+@pytest.fixture(autouse=True)
+def no_mini_sd_unless_asked(request, monkeypatch):
+    """figgen falls back to the committed mini-sd when SD 1.4 is missing; tests that are about
+    other models (or about having no model at all) hide it, and those that ask for `mini_sd` get it."""
+    if "mini_sd" not in request.fixturenames:
+        monkeypatch.setattr(models, "MINI_SD_FOLDER", ROOT / "models" / "no-mini-sd-in-this-test")
+
+
+@pytest.fixture
+def mini_sd() -> Path:
+    """The committed mini-sd folder, which a fresh clone must have."""
+    folder = ROOT / "models" / "mini-sd"
+    assert (folder / "model_index.json").is_file(), "models/mini-sd is missing: it is committed with the project"
+    return folder
 
 
 @pytest.fixture(scope="session")

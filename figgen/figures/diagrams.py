@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import sd14
 from ..cache import Capture
+from ..models import SD14_REPO
 from .svg import ACCENT, INK, LINE, MUTED, PALE, PALE_WARM, WARM, Svg, millions
 
 
@@ -26,7 +27,11 @@ def cascade_with_run(capture: Capture, destination: Path) -> dict:
     """The same diagram with thumbnails of a real run inset: its starting noise and its final picture."""
     if "decoded_latents" not in capture.arrays:
         raise ValueError("the cascade's inset needs a capture that decodes every step (decode_steps = true)")
-    return draw_cascade(destination, {"noise": capture.arrays["decoded_latents"][0], "image": capture.arrays["image"]})
+    thumbnails = {"noise": capture.arrays["decoded_latents"][0], "image": capture.arrays["image"]}
+    # The diagram is SD 1.4's; pictures drawn by another model (mini-sd) say so beside them.
+    if capture.meta.get("model") != SD14_REPO:
+        thumbnails["credit"] = f"pictures: {capture.meta.get('model')}"
+    return draw_cascade(destination, thumbnails)
 
 
 def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
@@ -96,6 +101,9 @@ def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
         svg.image(40, 338, 56, 56, thumbnails["noise"])
         svg.text(104, 362, "this run's noise,", 12, "start", MUTED)
         svg.text(104, 378, "decoded", 12, "start", MUTED)
+        if "credit" in thumbnails:
+            svg.text(939, 340, thumbnails["credit"], 11, "middle", MUTED)
+            svg.text(104, 394, f"({thumbnails['credit']})", 11, "start", MUTED)
     else:
         svg.rect(905, 256, 68, 68, fill="#e3f2fd", stroke=INK, rx=4)
         svg.path("M 907 322 L 930 290 L 945 305 L 955 295 L 971 322 Z", stroke="none", fill="#81c784")
@@ -111,7 +119,7 @@ def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
         12, "start", MUTED,
     )
     info = svg.save(destination)
-    return {**info, "parameters": counts, "thumbnails": sorted(thumbnails) if thumbnails else []}
+    return {**info, "parameters": counts, "thumbnails": sorted(k for k in thumbnails if k != "credit") if thumbnails else []}
 
 
 def compression(destination: Path) -> dict:

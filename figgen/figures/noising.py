@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from .. import sd14
 from ..cache import Capture
+from ..models import SD14_REPO
 from ..photos import load_photo
 from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_webp, tile
 
@@ -65,6 +66,8 @@ def latent(capture: Capture, destination: Path, *, tile_size: int = 224, columns
     arrays = capture.arrays
     timesteps = [int(t) for t in arrays["timesteps"]]
     alphas_cumprod = {t: float(a) for t, a in zip(timesteps, arrays["alphas_cumprod_t"])}
-    note = "Noise added to the photo's 4 x 64 x 64 latent, as in training;\neach noisy latent decoded by SD 1.4's VAE."
+    channels, height, width = arrays["latents"].shape
+    model = "SD 1.4" if capture.meta.get("model") == SD14_REPO else capture.meta.get("model")
+    note = f"Noise added to the photo's {channels} x {height} x {width} latent, as in training;\neach noisy latent decoded by {model}'s VAE."
     info = grid(destination, arrays["decoded_noisy_latents"], timesteps, alphas_cumprod, note, tile_size=tile_size, columns=columns)
     return {**info, "space": "latent", "photo": capture.meta["spec"]["photo"]}

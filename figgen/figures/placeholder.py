@@ -1,7 +1,8 @@
 """The honest stand-in for a figure that needs weights nobody here has.
 
-It says, in the picture itself, that it is a placeholder, what the real
-figure will show, and the command that renders it.
+It says, in the picture itself, that it is a placeholder, which runs the
+real figure is drawn from, and the command that renders it: only what is
+certain, nothing about how the picture will look.
 """
 
 from __future__ import annotations
@@ -18,17 +19,22 @@ PAPER = (255, 248, 225)
 BORDER = (214, 160, 40)
 
 
-def placeholder(figure_id: str, alt: str, command: str, destination: Path) -> dict:
-    """The card, in the figure's own format: an SVG for an .svg figure, WebP otherwise."""
+NEEDS = "It needs a trained model: mini-sd (models/mini-sd) or Stable Diffusion 1.4. Render it with:"
+
+
+def placeholder(figure_id: str, about: str, command: str, destination: Path) -> dict:
+    """The card, in the figure's own format: an SVG for an .svg figure, WebP otherwise.
+
+    `about` says what the figure is drawn from (its runs' settings), never how it will look.
+    """
     if destination.suffix == ".svg":
-        return placeholder_svg(figure_id, alt, command, destination)
+        return placeholder_svg(figure_id, about, command, destination)
     title, body, code = font(34), font(22), font(22)
     lines = [("PLACEHOLDER: this figure has not been rendered yet", title, INK)]
     lines.append(("", body, INK))
-    lines.append(("What it will show:", body, INK))
-    lines += [(line, body, INK) for line in textwrap.wrap(alt, width=95)]
+    lines += [(line, body, INK) for line in textwrap.wrap(about, width=95)]
     lines.append(("", body, INK))
-    lines.append(("It needs Stable Diffusion 1.4's trained weights. Render it on a GPU with:", body, MUTED))
+    lines.append((NEEDS, body, MUTED))
     lines.append((f"    {command}", code, INK))
     lines.append((f"figure id: {figure_id}", body, MUTED))
 
@@ -45,19 +51,18 @@ def placeholder(figure_id: str, alt: str, command: str, destination: Path) -> di
     return {"width": WIDTH, "height": height}
 
 
-def placeholder_svg(figure_id: str, alt: str, command: str, destination: Path) -> dict:
+def placeholder_svg(figure_id: str, about: str, command: str, destination: Path) -> dict:
     from .svg import Svg
 
-    lines = textwrap.wrap(alt, width=95)
-    height = 250 + 26 * len(lines)
-    svg = Svg(WIDTH, height, f"Placeholder for the figure {figure_id}", f"Not rendered yet. It will show: {alt}")
+    lines = textwrap.wrap(about, width=95)
+    height = 220 + 26 * len(lines)
+    svg = Svg(WIDTH, height, f"Placeholder for the figure {figure_id}", f"Not rendered yet. {about}")
     svg.rect(4, 4, WIDTH - 8, height - 8, fill="#fff8e1", stroke="#d6a028", rx=10, stroke_width=6)
     svg.text(40, 62, "PLACEHOLDER: this figure has not been rendered yet", 30, "start")
-    svg.text(40, 108, "What it will show:", 20, "start")
     for index, line in enumerate(lines):
-        svg.text(40, 136 + 26 * index, line, 20, "start")
-    bottom = 136 + 26 * len(lines) + 24
-    svg.text(40, bottom, "It needs Stable Diffusion 1.4's trained weights. Render it on a GPU with:", 20, "start", "#646464")
+        svg.text(40, 108 + 26 * index, line, 20, "start")
+    bottom = 108 + 26 * len(lines) + 24
+    svg.text(40, bottom, NEEDS, 20, "start", "#646464")
     svg.text(60, bottom + 30, command, 20, "start")
     svg.text(40, bottom + 60, f"figure id: {figure_id}", 18, "start", "#646464")
     return svg.save(destination)

@@ -1,0 +1,143 @@
+"""mini-sd's own figures (the "Meet mini-sd" page): its picture world and its training record.
+
+Both are drawn from files, not from a model run: world.py draws the
+pictures, and the loss curves come from the training.json that
+`make mini-model` wrote beside the weights.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .. import models
+from ..minisd import world
+from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_webp, tile
+from .svg import ACCENT, INK as SVG_INK, LINE, MUTED as SVG_MUTED, WARM, Svg
+
+
+def world_samples(destination: Path, *, count: int = 8, seed: int = 3, tile_size: int = 160) -> dict:
+    """`count` training pictures of mini-sd's world, each under its caption."""
+    rng = np.random.default_rng(seed)
+    scenes = [world.random_scene(rng) for _ in range(count)]
+    columns = 4
+    rows = -(-count // columns)
+    margin, gap, header = 12, 10, 44
+    width = 2 * margin + columns * (tile_size + gap) - gap
+    height = 2 * margin + rows * (header + tile_size + gap) - gap
+    canvas = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    for index, scene in enumerate(scenes):
+        left = margin + (index % columns) * (tile_size + gap)
+        top = margin + (index // columns) * (header + tile_size + gap)
+        first, second = f"a {scene.colour} {scene.shape}", f"on a {scene.background} background"
+        draw_centred(draw, left + tile_size // 2, top, first, font(15), INK)
+        draw_centred(draw, left + tile_size // 2, top + 19, second, font(13), MUTED)
+        canvas.paste(tile(world.draw(scene, world.SIZE), tile_size), (left, top + header))
+    save_webp(destination, canvas, lossless=True)
+    return {"width": width, "height": height, "captions": [s.caption for s in scenes], "picture_size": world.SIZE}
+
+
+def smooth(values: list[float], window: int) -> list[float]:
+    """A running mean over `window` values, so the trend shows through step-to-step noise."""
+    array = np.asarray(values, dtype=np.float64)
+    if len(array) <= window:
+        return array.tolist()
+    kernel = np.ones(window) / window
+    return np.convolve(array, kernel, mode="valid").tolist()
+
+
+def loss_curves(destination: Path, *, training_file: str | None = None) -> dict:
+    """The three training losses recorded by `make mini-model`, one panel per model, smoothed."""
+    path = Path(training_file) if training_file else models.MINI_SD_FOLDER / "training.json"
+    record = json.loads(path.read_text())
+    losses, timings = record["losses"], record["timings_s"]
+    panels = [
+        ("text_encoder", "1. Text encoder (contrastive loss)", "text_encoder_s"),
+        ("vae", "2. Compressor (reconstruction error)", "vae_s"),
+        ("unet", "3. Denoiser (noise-prediction error)", "unet_s"),
+    ]
+    panel_w, panel_h, left, top = 270, 190, 56, 96
+    width = left + 3 * (panel_w + 40)
+    svg = Svg(
+        width, top + panel_h + 70,
+        "mini-sd's training losses",
+        "Three line charts, one per model of mini-sd, of its training loss against training step; each falls "
+        "steeply at first and then levels off.",
+    )
+    svg.text(20, 30, "How mini-sd learned: each model's training loss, step by step", 18, "start", weight="bold")
+    svg.text(20, 52, f"Lines are running means; all three trained one after another in {timings['total_s'] / 60:.0f} "
+             f"minutes on {record['machine']['device'].upper()}.", 12, "start", SVG_MUTED)
+    finals = {}
+    for index, (name, title, timing) in enumerate(panels):
+        values = losses[name]
+        x0 = left + index * (panel_w + 40)
+        curve = smooth(values, max(1, len(values) // 50))
+        high, low = max(curve), min(curve)
+        span = (high - low) or 1.0
+
+        def x(i, n=len(curve), x0=x0):
+            return x0 + panel_w * i / max(1, n - 1)
+
+        def y(v, low=low, span=span):
+            return top + panel_h * (1 - (v - low) / span)
+
+        svg.text(x0, top - 22, title, 13, "start", SVG_INK, "bold")
+        svg.text(x0, top - 7, f"{len(values):,} steps, {timings[timing] / 60:.1f} min", 11, "start", SVG_MUTED)
+        svg.line(x0, top + panel_h, x0 + panel_w, top + panel_h, stroke=SVG_INK)
+        svg.line(x0, top, x0, top + panel_h, stroke=SVG_INK)
+        svg.text(x0 - 6, top + 4, f"{high:.3g}", 10, "end", SVG_MUTED)
+        svg.text(x0 - 6, top + panel_h, f"{low:.3g}", 10, "end", SVG_MUTED)
+        svg.text(x0 + panel_w / 2, top + panel_h + 18, "training step", 11, "middle", SVG_MUTED)
+        step = max(1, len(curve) // 300)
+        svg.polyline([(x(i), y(v)) for i, v in list(enumerate(curve))[::step]], stroke=(ACCENT, WARM, ACCENT)[index], width=2)
+        finals[name] = round(curve[-1], 4)
+    svg.line(left, top + panel_h + 40, width - 40, top + panel_h + 40, stroke=LINE, width=0.5)
+    info = svg.save(destination)
+    return {**info, "final_losses": finals, "steps": {k: len(v) for k, v in losses.items()}}
+
+
+def quality_table(destination: Path, *, quality_file: str | None = None) -> dict:
+    """The numbers `make mini-quality` measured, as a table: how often mini-sd draws what it is asked for."""
+    path = Path(quality_file) if quality_file else models.MINI_SD_FOLDER / "quality.json"
+    results = json.loads(path.read_text())
+    columns = ["guidance", "prompts", "pictures", "both colours right", "shape right", "all three right"]
+    widths = [90, 170, 80, 150, 120, 130]
+    rows = []
+    for guidance, groups in results["by_guidance"].items():
+        for group, label in (("seen", "seen in training"), ("held_out", "held out"), ("all", "all")):
+            g = groups[group]
+            rows.append([guidance, label, str(g["samples"]), f"{g['colours']:.0%}", f"{g['shape']:.0%}", f"{g['all']:.0%}"])
+    row_h, top, left = 30, 92, 24
+    width = left * 2 + sum(widths)
+    svg = Svg(
+        width, top + row_h * (len(rows) + 1) + 44,
+        "How often mini-sd draws what it is asked for",
+        f"A table of mini-sd's measured accuracy at guidance scales {', '.join(results['by_guidance'])}, for prompts "
+        "seen in training and held out.",
+    )
+    svg.text(left, 30, "How often mini-sd draws what it is asked for", 18, "start", weight="bold")
+    svg.text(left, 52, f"{results['prompts']} prompts × {results['seeds_per_prompt']} seeds, {results['steps']} steps of "
+             f"{results['scheduler']}; each picture read back by measuring its colours and its shape's outline", 12, "start", SVG_MUTED)
+    x = left
+    for name, w in zip(columns, widths):
+        svg.text(x + 6, top, name, 13, "start", SVG_INK, "bold")
+        x += w
+    for index, row in enumerate(rows):
+        y = top + row_h * (index + 1)
+        if row[1] == "all":
+            svg.rect(left, y - 20, sum(widths), row_h - 2, fill="#e8eaf6", stroke="none", rx=4, stroke_width=0)
+        x = left
+        for cell, w in zip(row, widths):
+            svg.text(x + 6, y, cell, 13, "start", SVG_INK, "bold" if row[1] == "all" else "normal")
+            x += w
+    svg.text(left, top + row_h * (len(rows) + 1) + 14,
+             f"The reader itself is right on {results['reader_accuracy_on_drawn_pictures']:.0%} of pictures drawn by the world's own code.",
+             12, "start", SVG_MUTED)
+    info = svg.save(destination)
+    at = results["by_guidance"]
+    return {**info, **{f"all_right_at_{k.replace('.', '_')}": v["all"]["all"] for k, v in at.items()},
+            "prompts": results["prompts"], "seeds_per_prompt": results["seeds_per_prompt"]}
