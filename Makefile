@@ -11,7 +11,7 @@ TORCH ?= torch==2.13.0
 SITE_DIR ?= site
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help venv install site serve figures list notebook bench gpu-wheels test clean distclean
+.PHONY: help venv install site serve figures list notebook bench gpu-wheels test clean distclean mini-model mini-quality
 
 help:
 	@echo "make serve      install, build the site with --strict, serve it on http://127.0.0.1:8000"
@@ -19,7 +19,9 @@ help:
 	@echo "make site       build the site into $(SITE_DIR)/ (mkdocs build --strict)"
 	@echo "make figures    regenerate the figures with SD 1.4 (GPU; downloads the weights once)"
 	@echo "make list       list every figure, what it needs and whether it is up to date"
-	@echo "make notebook   run docs/try-it.ipynb from top to bottom and store its outputs"
+	@echo "make mini-model retrain mini-sd from scratch into models/mini-sd, then measure it (CPU: about 40 min)"
+	@echo "make mini-quality measure how often mini-sd draws the colours and shape asked for"
+	@echo "make notebook   run the notebooks (try-it, build-tiny-sd) from top to bottom and store their outputs"
 	@echo "make bench      print capture overhead, UNet it/s, memory, render times (BENCH_ARGS=--model PATH)"
 	@echo "make gpu-wheels download the wheels scripts/gpu-check.sh installs on an offline GPU machine"
 	@echo "make install    create $(VENV) and install figgen with the site and test tools"
@@ -51,8 +53,16 @@ figures: install
 list: install
 	$(BIN)/figgen list
 
+# mini-sd, the project's own miniature Stable Diffusion (models/mini-sd, committed).
+mini-model: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m figgen.minisd.train --out models/mini-sd
+	HF_HUB_OFFLINE=1 $(BIN)/python -m figgen.minisd.quality --model models/mini-sd --write
+
+mini-quality: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m figgen.minisd.quality --model models/mini-sd --write
+
 notebook: install
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace docs/try-it.ipynb
+	HF_HUB_OFFLINE=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace docs/try-it.ipynb docs/build-tiny-sd.ipynb
 
 bench: install
 	$(BIN)/figgen-bench $(BENCH_ARGS)

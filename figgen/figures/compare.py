@@ -16,12 +16,28 @@ from ..cache import Capture
 from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_webp, tile
 
 
-def label_for(template: str, capture: Capture) -> str:
+FIT = 40  # characters of a prompt that fit under a tile
+
+
+def label_for(template: str, capture: Capture, others: list[Capture] = ()) -> str:
+    """`template` filled from the capture's settings, plus:
+
+    prompt_end   the prompt's last three words;
+    prompt_fit   the whole prompt if it fits under a tile, else its end;
+    prompt_diff  the words of this prompt that not every other run's prompt has (what a swap changed).
+    """
     spec = capture.meta["spec"]
     words = spec["prompt"].split()
+    prompt_end = ("... " if len(words) > 3 else "") + " ".join(words[-3:]) if words else "(no prompt)"
+    shared = set(words)
+    for other in others:
+        shared &= set(other.meta["spec"]["prompt"].split())
+    different = [word for word in words if word not in shared]
     return template.format(
         **spec,
-        prompt_end=("... " if len(words) > 3 else "") + " ".join(words[-3:]) if words else "(no prompt)",
+        prompt_end=prompt_end,
+        prompt_fit=spec["prompt"] if 0 < len(spec["prompt"]) <= FIT else prompt_end,
+        prompt_diff=" ".join(different[:4]) or prompt_end,
         scheduler_name=spec["scheduler"].upper(),
     )
 
@@ -53,10 +69,10 @@ def grid(
     for index, capture in enumerate(captures):
         left = margin + (index % columns) * (tile_size + gap)
         top = margin + (index // columns) * (header + tile_size + gap)
-        text = label_for(templates[index], capture)
+        text = label_for(templates[index], capture, captures)
         draw_centred(draw, left + tile_size // 2, top, text, font(17), INK)
         if subtemplates[index]:
-            draw_centred(draw, left + tile_size // 2, top + 22, label_for(subtemplates[index], capture), font(13), MUTED)
+            draw_centred(draw, left + tile_size // 2, top + 22, label_for(subtemplates[index], capture, captures), font(13), MUTED)
         canvas.paste(tile(capture.arrays["image"], tile_size), (left, top + header))
         written.append(text)
     save_webp(destination, canvas, quality=quality, lossless=lossless)

@@ -31,6 +31,7 @@ def cascade_with_run(capture: Capture, destination: Path) -> dict:
     # The diagram is SD 1.4's; pictures drawn by another model (mini-sd) say so beside them.
     if capture.meta.get("model") != SD14_REPO:
         thumbnails["credit"] = f"pictures: {capture.meta.get('model')}"
+    thumbnails["prompt"] = capture.meta["spec"]["prompt"]
     return draw_cascade(destination, thumbnails)
 
 
@@ -70,8 +71,11 @@ def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
         svg.text((x1 + x2) / 2, (y1 + y2) / 2 + (-8 if above else 18), label, 12, fill=INK, weight="bold")
 
     # Row 1: text.
-    svg.text(24, 108, "“a photograph of an", 14, "start")
-    svg.text(24, 126, "astronaut riding a horse”", 14, "start")
+    # The prompt of the run whose pictures are inset (SD 1.4's example prompt when there are none).
+    words = (thumbnails or {}).get("prompt", "a photograph of an astronaut riding a horse").split()
+    half = (len(words) + 1) // 2
+    svg.text(24, 108, "“" + " ".join(words[:half]), 14, "start")
+    svg.text(24, 126, " ".join(words[half:]) + "”", 14, "start")
     box(228, 80, 172, 70, "Tokenizer", ["CLIP BPE, 49,408 pieces"], fill="#f5f5f5", stroke=LINE)
     box(470, 70, 210, 90, "CLIP text encoder", ["ViT-L/14 text half, frozen", f"{counts['text_encoder']:,} parameters"])
     arrow(204, 115, 226, 115, "")
@@ -119,7 +123,7 @@ def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
         12, "start", MUTED,
     )
     info = svg.save(destination)
-    return {**info, "parameters": counts, "thumbnails": sorted(k for k in thumbnails if k != "credit") if thumbnails else []}
+    return {**info, "parameters": counts, "thumbnails": sorted(k for k in thumbnails if k not in ("credit", "prompt")) if thumbnails else []}
 
 
 def compression(destination: Path) -> dict:

@@ -104,40 +104,40 @@ def quality_table(destination: Path, *, quality_file: str | None = None) -> dict
     """The numbers `make mini-quality` measured, as a table: how often mini-sd draws what it is asked for."""
     path = Path(quality_file) if quality_file else models.MINI_SD_FOLDER / "quality.json"
     results = json.loads(path.read_text())
-    columns = ["guidance", "prompts", "pictures", "both colours right", "shape right", "all three right"]
-    widths = [90, 170, 80, 150, 120, 130]
+    columns = ["sampler", "guidance", "prompts", "pictures", "both colours right", "shape right", "all three right"]
+    widths = [80, 80, 150, 75, 150, 110, 125]
     rows = []
-    for guidance, groups in results["by_guidance"].items():
+    for run in results["runs"]:
         for group, label in (("seen", "seen in training"), ("held_out", "held out"), ("all", "all")):
-            g = groups[group]
-            rows.append([guidance, label, str(g["samples"]), f"{g['colours']:.0%}", f"{g['shape']:.0%}", f"{g['all']:.0%}"])
+            g = run[group]
+            sampler = run["sampler"].replace("Scheduler", "")
+            rows.append([sampler, run["guidance"], label, str(g["samples"]), f"{g['colours']:.0%}", f"{g['shape']:.0%}", f"{g['all']:.0%}"])
     row_h, top, left = 30, 92, 24
     width = left * 2 + sum(widths)
     svg = Svg(
         width, top + row_h * (len(rows) + 1) + 44,
         "How often mini-sd draws what it is asked for",
-        f"A table of mini-sd's measured accuracy at guidance scales {', '.join(results['by_guidance'])}, for prompts "
+        "A table of mini-sd's measured accuracy with two samplers and two guidance scales, for prompts "
         "seen in training and held out.",
     )
     svg.text(left, 30, "How often mini-sd draws what it is asked for", 18, "start", weight="bold")
-    svg.text(left, 52, f"{results['prompts']} prompts × {results['seeds_per_prompt']} seeds, {results['steps']} steps of "
-             f"{results['scheduler']}; each picture read back by measuring its colours and its shape's outline", 12, "start", SVG_MUTED)
+    svg.text(left, 52, f"{results['prompts']} prompts × {results['seeds_per_prompt']} seeds, {results['steps']} steps; "
+             "each picture read back by measuring its colours and its shape's outline", 12, "start", SVG_MUTED)
     x = left
     for name, w in zip(columns, widths):
         svg.text(x + 6, top, name, 13, "start", SVG_INK, "bold")
         x += w
     for index, row in enumerate(rows):
         y = top + row_h * (index + 1)
-        if row[1] == "all":
+        if row[2] == "all":
             svg.rect(left, y - 20, sum(widths), row_h - 2, fill="#e8eaf6", stroke="none", rx=4, stroke_width=0)
         x = left
         for cell, w in zip(row, widths):
-            svg.text(x + 6, y, cell, 13, "start", SVG_INK, "bold" if row[1] == "all" else "normal")
+            svg.text(x + 6, y, cell, 13, "start", SVG_INK, "bold" if row[2] == "all" else "normal")
             x += w
     svg.text(left, top + row_h * (len(rows) + 1) + 14,
              f"The reader itself is right on {results['reader_accuracy_on_drawn_pictures']:.0%} of pictures drawn by the world's own code.",
              12, "start", SVG_MUTED)
     info = svg.save(destination)
-    at = results["by_guidance"]
-    return {**info, **{f"all_right_at_{k.replace('.', '_')}": v["all"]["all"] for k, v in at.items()},
-            "prompts": results["prompts"], "seeds_per_prompt": results["seeds_per_prompt"]}
+    return {**info, "prompts": results["prompts"], "seeds_per_prompt": results["seeds_per_prompt"],
+            "all_three_right": {f"{r['sampler']} {r['guidance']}": r["all"]["all"] for r in results["runs"]}}

@@ -16,7 +16,7 @@ def folder_size(folder: Path) -> int:
 
 def write_card(folder: Path) -> Path:
     from ..outputs import write_bytes
-    from .quality import table
+    from .quality import table, verdict
 
     training = json.loads((folder / "training.json").read_text())
     quality_file = folder / "quality.json"
@@ -33,11 +33,13 @@ def write_card(folder: Path) -> Path:
         quality_text = (
             f"Measured by `make mini-quality` (`python -m figgen.minisd.quality`): {quality['prompts']} prompts "
             f"(all {len(world.HELD_OUT)} held-out combinations and {quality['prompts'] - len(world.HELD_OUT)} seen ones), "
-            f"{quality['seeds_per_prompt']} seeds each, {quality['steps']} steps of {quality['scheduler']} "
-            "(SD 1.4's default sampler), at 64 × 64. Each picture is read back by measurement alone: "
+            f"{quality['seeds_per_prompt']} seeds each, {quality['steps']} steps, with DDIM (the sampler of the "
+            "article's figures) and with PNDM (SD 1.4's shipped default), at 64 × 64. Each picture is read back by measurement alone: "
             "border colour, the colour of the largest patch that differs from it, and how much of its bounding box "
             "that patch fills. On pictures drawn by the world itself this reader is right "
             f"{quality['reader_accuracy_on_drawn_pictures']:.0%} of the time.\n\n" + table(quality)
+            + "\n\nThe project's floors, checked with DDIM at guidance 7.5:\n\n"
+            + "\n".join(f"- {'met' if ok else 'NOT met'}: {name}" for name, ok in verdict(quality).items())
         )
     else:
         quality_text = "Not measured yet: run `make mini-quality`."
@@ -116,6 +118,7 @@ Command: `{training['command']}` (`python -m figgen.minisd.train`). Machine:
 {machine['platform']}); torch {training['versions']['torch']}. Time:
 {timings['total_s'] / 60:.1f} minutes (text encoder {timings['text_encoder_s'] / 60:.1f},
 compressor {timings['vae_s'] / 60:.1f}, denoiser {timings['unet_s'] / 60:.1f}).
+{training.get('note', '')}
 The loss curves are in `training.json`; the article draws them.
 
 ## Quality
