@@ -22,7 +22,7 @@ else:  # pragma: no cover - Python 3.10
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
 
 SCHEDULERS = ("ddim", "pndm")
-NEEDS = ("weights", "nothing")
+NEEDS = ("weights", "nothing", "mini-sd")  # mini-sd: drawn from the records in models/mini-sd
 # Models whose captures may differ from SD 1.4's own: mini-sd draws only its
 # own little world, so it gets its own prompts and picture size.
 VARIANTS = ("mini",)

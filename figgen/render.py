@@ -93,13 +93,18 @@ def source_hash(*files: Path) -> str:
 
 def renderer_code_files() -> list[Path]:
     """The code and data that renderers draw on: every figure module, SD 1.4's config, the data folder,
-    mini-sd's picture world and its training record."""
+    mini-sd's picture world."""
     package = FIGURES_PACKAGE.parent
-    mini_record = [p for p in (models.MINI_SD_FOLDER / "training.json", models.MINI_SD_FOLDER / "quality.json") if p.is_file()]
     return (
         sorted(FIGURES_PACKAGE.glob("*.py")) + [package / "sd14.py", package / "minisd" / "world.py"]
-        + sorted((package / "data").glob("*")) + mini_record
+        + sorted((package / "data").glob("*"))
     )
+
+
+def mini_sd_records() -> list[Path]:
+    """What mini-sd's own figures (renderer module `minisd`) are drawn from: its training and quality records."""
+    names = ("training.json", "quality.json")
+    return [models.MINI_SD_FOLDER / name for name in names if (models.MINI_SD_FOLDER / name).is_file()]
 
 
 def figure_key(figure: Figure, capture_keys: list[str] | None, code: str, libraries: dict) -> str:
@@ -141,12 +146,14 @@ def keys_for(figures: list[Figure], source: ModelSource | None) -> dict[str, tup
     """For each figure id: (the keys of the captures it is drawn from, its own key)."""
     # Read the renderer code and library versions once for all figures, not once per figure.
     code = source_hash(*renderer_code_files())
+    mini_code = source_hash(*renderer_code_files(), *mini_sd_records())
     libraries = {name: base_version(version) for name, version in versions().items()}
     keys = {}
     variant = source.variant if source else None
     for figure in figures:
         capture_keys = [capture_key(spec, source) for spec in specs_of(figure, variant)]
-        keys[figure.id] = (capture_keys, figure_key(figure, capture_keys or None, code, libraries))
+        figure_code = mini_code if figure.renderer.startswith("minisd.") else code
+        keys[figure.id] = (capture_keys, figure_key(figure, capture_keys or None, figure_code, libraries))
     return keys
 
 
@@ -292,6 +299,13 @@ def render(project: Project, model: str | None, device: str, only: list[str] | N
     if source is not None:
         log(f"model: {source.name} (revision {source.revision[:12]})")
 
+    if not (models.MINI_SD_FOLDER / "training.json").is_file():
+        from_records = [f for f in figures if f.needs == "mini-sd"]
+        if from_records:
+            log(f"skipped {len(from_records)} figure(s) drawn from mini-sd's records, which are not in "
+                f"{models.MINI_SD_FOLDER} (restore it with `git checkout -- models/mini-sd`): "
+                + ", ".join(f.id for f in from_records))
+            figures = [f for f in figures if f.needs != "mini-sd"]
     need_weights = [f for f in figures if f.needs == "weights"]
     placeholders_written = kept = 0
     fallbacks = []

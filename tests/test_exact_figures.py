@@ -5,6 +5,8 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+
+from figgen import models
 import torch
 from PIL import Image
 
@@ -33,6 +35,7 @@ def rendered(tmp_path_factory):
     project = {"catalogue": load_catalogue().path, "figures": root / "figures", "cache": root / "cache"}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HF_HOME", str(root / "no-hf-cache"))
+        patch.setattr(models, "MINI_SD_FOLDER", root / "no-mini-sd")  # no weights at all, mini-sd's neither
         assert figgen(project, "render") == 0
     return root / "figures"
 

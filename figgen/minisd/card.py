@@ -133,6 +133,14 @@ Its pictures are 64 × 64 pixels (SD 1.4: 512 × 512) and its latents
 8 × 8 × 4 (SD 1.4: 64 × 64 × 4). It is a teaching model, not a smaller
 substitute for SD 1.4.
 
+Known flaws of this version, seen in its pictures and in the table above:
+its compressor was trained for minutes, so edges are soft and most pictures
+carry a small multicoloured smudge near a lower corner; with PNDM,
+guidance 7.5 often breaks a picture down (DDIM, which the article's
+figures use, does not); and guidance hardly changes how often it is right,
+because even without guidance it nearly always follows the prompt's
+colours in this tiny world.
+
 ## Licence
 
 MIT, like the rest of the project. The tokenizer's vocabulary is CLIP's
