@@ -137,6 +137,11 @@ def describe(provenance: dict, provenance_link: str, mini_link: str = MINI_SD_PA
             "**Drawn without any model's weights**, which were not available here; "
             f"`figgen render` draws the version made by a real model. [Details]({provenance_link})"
         )
+    if "model" not in provenance and str(provenance.get("renderer", "")).startswith("minisd."):
+        return (
+            f"Drawn by figgen from [mini-sd]({mini_link})'s own files (its picture world, its training and "
+            f"quality records), not from a model run. [Provenance]({provenance_link})"
+        )
     if "model" not in provenance:
         return (
             "Computed by figgen from Stable Diffusion 1.4's configuration, tokenizer and noise schedule; "

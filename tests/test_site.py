@@ -155,5 +155,7 @@ def test_captions_name_the_model_from_the_provenance_and_fill_in_its_facts():
     facts = site_hook.facts(figure, mini)
     assert (facts["model"], facts["prompt"], facts["size"], facts["latent_side"]) == ("mini-sd", spec["prompt"], 64, 8)
     assert site_hook.facts(figure, sd14)["model"] == "Stable Diffusion 1.4"
+    records = site_hook.describe({"renderer": "minisd.loss_curves"}, "x.json", "mini-sd.md")
+    assert records.startswith("Drawn by figgen from [mini-sd](mini-sd.md)'s own files") and "configuration" not in records
     placeholder = site_hook.describe({"placeholder": True}, "x.json")
     assert "has not been rendered yet" in placeholder and "will show" not in placeholder

@@ -30,8 +30,12 @@ def cascade_with_run(capture: Capture, destination: Path) -> dict:
     thumbnails = {"noise": capture.arrays["decoded_latents"][0], "image": capture.arrays["image"]}
     # The diagram is SD 1.4's; pictures drawn by another model (mini-sd) say so beside them.
     if capture.meta.get("model") != SD14_REPO:
-        thumbnails["credit"] = f"pictures: {capture.meta.get('model')}"
-    thumbnails["prompt"] = capture.meta["spec"]["prompt"]
+        spec = capture.meta["spec"]
+        thumbnails["credit"] = (
+            f"The two small pictures come from {capture.meta.get('model')}'s run of “{spec['prompt']}” "
+            f"({spec['width']} × {spec['height']} pixels),",
+            "not from SD 1.4; the prompt and every number above are SD 1.4's.",
+        )
     return draw_cascade(destination, thumbnails)
 
 
@@ -50,7 +54,7 @@ def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
     steps = sd14.DEFAULT_STEPS
 
     svg = Svg(
-        1000, 470,
+        1000, 496 if thumbnails and "credit" in thumbnails else 470,
         "The Stable Diffusion 1.4 model cascade",
         f"The prompt is split into {tokens} tokens, which the CLIP text encoder ({millions(counts['text_encoder'])} "
         f"parameters) turns into a {tokens} by {hidden} embedding. The UNet ({millions(counts['unet'])} parameters) "
@@ -71,11 +75,8 @@ def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
         svg.text((x1 + x2) / 2, (y1 + y2) / 2 + (-8 if above else 18), label, 12, fill=INK, weight="bold")
 
     # Row 1: text.
-    # The prompt of the run whose pictures are inset (SD 1.4's example prompt when there are none).
-    words = (thumbnails or {}).get("prompt", "a photograph of an astronaut riding a horse").split()
-    half = (len(words) + 1) // 2
-    svg.text(24, 108, "“" + " ".join(words[:half]), 14, "start")
-    svg.text(24, 126, " ".join(words[half:]) + "”", 14, "start")
+    svg.text(24, 108, "“a photograph of an", 14, "start")
+    svg.text(24, 126, "astronaut riding a horse”", 14, "start")
     box(228, 80, 172, 70, "Tokenizer", ["CLIP BPE, 49,408 pieces"], fill="#f5f5f5", stroke=LINE)
     box(470, 70, 210, 90, "CLIP text encoder", ["ViT-L/14 text half, frozen", f"{counts['text_encoder']:,} parameters"])
     arrow(204, 115, 226, 115, "")
@@ -106,8 +107,8 @@ def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
         svg.text(104, 362, "this run's noise,", 12, "start", MUTED)
         svg.text(104, 378, "decoded", 12, "start", MUTED)
         if "credit" in thumbnails:
-            svg.text(939, 340, thumbnails["credit"], 11, "middle", MUTED)
-            svg.text(104, 394, f"({thumbnails['credit']})", 11, "start", MUTED)
+            for index, line in enumerate(thumbnails["credit"]):
+                svg.text(20, 464 + 16 * index, line, 12, "start", WARM)
     else:
         svg.rect(905, 256, 68, 68, fill="#e3f2fd", stroke=INK, rx=4)
         svg.path("M 907 322 L 930 290 L 945 305 L 955 295 L 971 322 Z", stroke="none", fill="#81c784")
@@ -123,7 +124,7 @@ def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
         12, "start", MUTED,
     )
     info = svg.save(destination)
-    return {**info, "parameters": counts, "thumbnails": sorted(k for k in thumbnails if k not in ("credit", "prompt")) if thumbnails else []}
+    return {**info, "parameters": counts, "thumbnails": sorted(k for k in thumbnails if k != "credit") if thumbnails else []}
 
 
 def compression(destination: Path) -> dict:
