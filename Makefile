@@ -19,7 +19,7 @@ help:
 	@echo "make site       build the site into $(SITE_DIR)/ (mkdocs build --strict)"
 	@echo "make figures    regenerate the figures with SD 1.4 (GPU; downloads the weights once)"
 	@echo "make list       list every figure, what it needs and whether it is up to date"
-	@echo "make mini-model retrain mini-sd from scratch into models/mini-sd, then measure it (CPU: about 40 min)"
+	@echo "make mini-model retrain mini-sd from scratch into models/mini-sd, then measure it (CPU: about an hour)"
 	@echo "make mini-quality measure how often mini-sd draws the colours and shape asked for"
 	@echo "make notebook   run the notebooks (try-it, build-tiny-sd) from top to bottom and store their outputs"
 	@echo "make bench      print capture overhead, UNet it/s, memory, render times (BENCH_ARGS=--model PATH)"
