@@ -194,15 +194,56 @@ def test_bad_model_folder_is_a_clear_error(project, tmp_path, make_folder, expec
     assert snapshot(project["figures"]) == {}
 
 
-def test_folder_without_safetensors_weights_is_refused(project, tiny_model, tmp_path):
-    import shutil
+def test_folder_with_only_pickled_weights_is_refused(project, tiny_model, tmp_path):
+    """figgen loads safetensors only: a folder whose weights are pickled .bin files must be refused."""
+    import torch
+    from diffusers import StableDiffusionPipeline
 
     folder = tmp_path / "bin-only"
-    shutil.copytree(tiny_model, folder)
+    pipe = StableDiffusionPipeline.from_pretrained(tiny_model, torch_dtype=torch.float32, safety_checker=None,
+                                                   feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(folder, safe_serialization=False)
+    # transformers writes safetensors regardless; store the text encoder pickled as well, by hand.
     for weights in folder.rglob("*.safetensors"):
+        torch.save(pipe.text_encoder.state_dict(), weights.with_name("pytorch_model.bin"))
         weights.unlink()
+    assert not list(folder.rglob("*.safetensors")) and list(folder.rglob("*.bin")), "the folder should hold only .bin weights"
     assert figgen(project, "render", "--model", str(folder)) == 1
     assert snapshot(project["figures"]) == {}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"prompt": "another prompt"}, {"negative_prompt": "blurry"}, {"seed": 8}, {"steps": 7}, {"guidance_scale": 3.0},
+     {"scheduler": "pndm"}, {"height": 72}, {"width": 72}, {"decode_steps": False}, {"attention": True}],
+)
+def test_every_setting_of_a_capture_changes_its_key(change):
+    """A capture key that ignored a setting would let two different runs share one cached capture."""
+    import dataclasses
+
+    from figgen.cache import capture_key
+    from figgen.catalogue import CaptureSpec
+    from figgen.models import ModelSource
+
+    base = CaptureSpec(name="c", prompt="a cat", seed=7, steps=6, guidance_scale=7.5, scheduler="ddim", height=64, width=64)
+    source = ModelSource("folder", Path("/nowhere"), "rev1")
+    assert set(change) <= {f.name for f in dataclasses.fields(CaptureSpec)}
+    assert capture_key(dataclasses.replace(base, **change), source) != capture_key(base, source)
+
+
+def test_the_model_and_library_versions_change_a_capture_key(monkeypatch):
+    from figgen import cache
+    from figgen.catalogue import CaptureSpec
+    from figgen.models import ModelSource
+
+    spec = CaptureSpec(name="c", prompt="a cat", seed=7, steps=6, guidance_scale=7.5, scheduler="ddim")
+    key = cache.capture_key(spec, ModelSource("folder", Path("/nowhere"), "rev1"))
+    assert cache.capture_key(spec, ModelSource("folder", Path("/nowhere"), "rev2")) != key
+    assert cache.capture_key(spec, ModelSource("mini-sd", Path("/nowhere"), "rev1", "mini")) != key
+    real = cache.versions()
+    for library in ("torch", "diffusers", "transformers"):
+        monkeypatch.setattr(cache, "versions", lambda library=library: {**real, library: "99.0.0"})
+        assert cache.capture_key(spec, ModelSource("folder", Path("/nowhere"), "rev1")) != key, library
 
 
 def test_without_weights_placeholders_are_written_and_the_run_succeeds(project, tmp_path, monkeypatch, capsys):
