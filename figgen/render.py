@@ -102,7 +102,7 @@ def renderer_code_files() -> list[Path]:
 
 
 def mini_sd_records() -> list[Path]:
-    """What mini-sd's own figures (renderer module `minisd`) are drawn from: its training and quality records."""
+    """What figures that need "mini-sd" are drawn from: its training and quality records."""
     names = ("training.json", "quality.json")
     return [models.MINI_SD_FOLDER / name for name in names if (models.MINI_SD_FOLDER / name).is_file()]
 
@@ -152,7 +152,7 @@ def keys_for(figures: list[Figure], source: ModelSource | None) -> dict[str, tup
     variant = source.variant if source else None
     for figure in figures:
         capture_keys = [capture_key(spec, source) for spec in specs_of(figure, variant)]
-        figure_code = mini_code if figure.renderer.startswith("minisd.") else code
+        figure_code = mini_code if figure.needs == "mini-sd" else code
         keys[figure.id] = (capture_keys, figure_key(figure, capture_keys or None, figure_code, libraries))
     return keys
 
