@@ -105,7 +105,9 @@ def record_cross_attention(unet, totals: dict, side: int) -> dict:
 
 def parameter_count(pipe) -> int:
     """The parameters of the three networks: text encoder, UNet and VAE."""
-    return sum(p.numel() for module in (pipe.text_encoder, pipe.unet, pipe.vae) for p in module.parameters())
+    from .sd14 import count
+
+    return count(pipe.text_encoder, pipe.unet, pipe.vae)
 
 
 def predicted_original(latents, noise_pred, alpha_prod_t):

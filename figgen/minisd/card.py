@@ -7,9 +7,6 @@ from pathlib import Path
 
 from . import world
 
-DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "models" / "mini-sd"
-
-
 def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and p.name not in ("README.md",))
 

@@ -43,22 +43,26 @@ def nearest_colour(rgb) -> str:
     return NAMES[int(np.argmin(((PALETTE - np.asarray(rgb, dtype=np.float32)) ** 2).sum(axis=1)))]
 
 
-def read_picture(picture: np.ndarray) -> tuple[str, str | None, str]:
-    """(shape colour, shape, background colour) as measured on a (H, W, 3) uint8 picture; shape None if none is found."""
+def largest_patch(mask: np.ndarray) -> np.ndarray | None:
+    """The largest connected patch of True pixels in `mask`, or None if there is none."""
     from scipy import ndimage
 
+    labels, count = ndimage.label(mask)
+    if count == 0:
+        return None
+    sizes = ndimage.sum(mask, labels, range(1, count + 1))
+    return labels == (1 + int(np.argmax(sizes)))
+
+
+def read_picture(picture: np.ndarray) -> tuple[str, str | None, str]:
+    """(shape colour, shape, background colour) as measured on a (H, W, 3) uint8 picture; shape None if none is found."""
     pixels = picture.astype(np.float32)
     border = np.concatenate([pixels[:2].reshape(-1, 3), pixels[-2:].reshape(-1, 3), pixels[:, :2].reshape(-1, 3), pixels[:, -2:].reshape(-1, 3)])
     background_rgb = np.median(border, axis=0)
     background = nearest_colour(background_rgb)
     differs = np.linalg.norm(pixels - PALETTE[NAMES.index(background)], axis=2) > SHAPE_DISTANCE
-    labels, count = ndimage.label(differs)
-    if count == 0:
-        return "none", None, background
-    sizes = ndimage.sum(differs, labels, range(1, count + 1))
-    patch = labels == (1 + int(np.argmax(sizes)))
-    area = int(patch.sum())
-    if area < 40:
+    patch = largest_patch(differs)
+    if patch is None or patch.sum() < 40:
         return "none", None, background
     shape_rgb = np.median(pixels[patch], axis=0)
     colour = nearest_colour(shape_rgb)
@@ -66,11 +70,9 @@ def read_picture(picture: np.ndarray) -> tuple[str, str | None, str]:
     background_rgb = PALETTE[NAMES.index(background)]
     towards_shape = shape_rgb - background_rgb
     share = ((pixels - background_rgb) @ towards_shape) / max(float(towards_shape @ towards_shape), 1e-6)
-    labels, count = ndimage.label(share > 0.5)
-    if count == 0:
+    patch = largest_patch(share > 0.5)
+    if patch is None:
         return colour, None, background
-    sizes = ndimage.sum(share > 0.5, labels, range(1, count + 1))
-    patch = labels == (1 + int(np.argmax(sizes)))
     area = int(patch.sum())
     rows, columns = np.nonzero(patch)
     box = (rows.max() - rows.min() + 1) * (columns.max() - columns.min() + 1)
@@ -145,13 +147,10 @@ SAMPLERS = ("ddim", "pndm")  # DDIM: the article's figures; PNDM: SD 1.4's shipp
 
 
 def use_sampler(pipe, name: str):
-    """The pipeline's scheduler swapped for `name`, built from the model's own scheduler config."""
-    from diffusers import DDIMScheduler, PNDMScheduler
+    """The pipeline's scheduler swapped for `name`, built from the model's own scheduler config, as figgen builds it."""
+    from ..capture import make_scheduler
 
-    if name == "ddim":
-        pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config, clip_sample=False)
-    else:
-        pipe.scheduler = PNDMScheduler.from_config(pipe.scheduler.config)
+    pipe.scheduler = make_scheduler(name, pipe.scheduler.config)
     return pipe
 
 
@@ -200,10 +199,11 @@ def table(results: dict) -> str:
 
 def main(argv=None) -> int:
     from ..models import local_folder, load_pipeline
-    from .card import DEFAULT_FOLDER, write_card
+    from ..models import MINI_SD_FOLDER
+    from .card import write_card
 
     parser = argparse.ArgumentParser(prog="python -m figgen.minisd.quality", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_FOLDER, help="the mini-sd folder")
+    parser.add_argument("--model", type=Path, default=MINI_SD_FOLDER, help="the mini-sd folder")
     parser.add_argument("--seeds", type=int, default=8, help="samples per prompt")
     parser.add_argument("--steps", type=int, default=50, help="denoising steps (SD 1.4's default: 50)")
     parser.add_argument("--write", action="store_true", help="store the numbers in the model folder and its card")

@@ -239,10 +239,8 @@ def train_unet(recipe, text_encoder, tokenizer, latents_mean, latents_std, capti
     torch.manual_seed(recipe["seed"] + 2)
     unet = UNet2DConditionModel(**UNET_CONFIG).to(device)
     ema = copy.deepcopy(unet).requires_grad_(False)
-    # SD 1.4's training noise: the same betas as its PNDM sampler.
-    noise_scheduler = DDPMScheduler(
-        num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear"
-    )
+    # SD 1.4's training noise: the betas of its shipped scheduler config.
+    noise_scheduler = DDPMScheduler.from_config(sd14.SCHEDULER_CONFIG)
     # The text encoder is frozen, so each distinct caption (and the empty one) is encoded once.
     distinct = sorted(set(captions)) + [""]
     with torch.no_grad():
@@ -283,10 +281,6 @@ def train_unet(recipe, text_encoder, tokenizer, latents_mean, latents_std, capti
         if checkpoint is not None and (step + 1) % max(1, recipe["unet_steps"] // 4) == 0 and step + 1 < recipe["unet_steps"]:
             checkpoint(ema)  # a usable pipeline at each quarter, so a long run can be inspected early
     return ema.eval()
-
-
-def count(module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def save_pipeline(out: Path, text_encoder, vae, unet, tokenizer) -> None:
@@ -347,10 +341,10 @@ def train(out: Path, device: str = "cpu", scale: float = 1.0) -> dict:
         "recipe": recipe,
         "scale": scale,
         "parameters": {
-            "text_encoder": count(text_encoder),
-            "vae": count(vae),
-            "unet": count(unet),
-            "total": count(text_encoder) + count(vae) + count(unet),
+            "text_encoder": sd14.count(text_encoder),
+            "vae": sd14.count(vae),
+            "unet": sd14.count(unet),
+            "total": sd14.count(text_encoder, vae, unet),
         },
         "scaling_factor": scaling_factor,
         "held_out": [list(c) for c in world.HELD_OUT],
