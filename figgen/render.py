@@ -146,7 +146,7 @@ def keys_for(figures: list[Figure], source: ModelSource | None) -> dict[str, tup
     """For each figure id: (the keys of the captures it is drawn from, its own key)."""
     # Read the renderer code and library versions once for all figures, not once per figure.
     code = source_hash(*renderer_code_files())
-    mini_code = source_hash(*renderer_code_files(), *mini_sd_records())
+    mini_code = stable_hash([code, source_hash(*mini_sd_records())])  # the code once, plus mini-sd's records
     libraries = {name: base_version(version) for name, version in versions().items()}
     keys = {}
     variant = source.variant if source else None
