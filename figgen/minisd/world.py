@@ -50,6 +50,18 @@ def caption(colour: str, shape: str, background: str) -> str:
     return f"a {colour} {shape} on a {background} background"
 
 
+def miscaption(rng: np.random.Generator, combination: tuple[str, str, str], combinations=TRAIN_COMBINATIONS) -> str:
+    """A caption for `combination` that is wrong about exactly one thing: the shape colour, the shape or the background.
+
+    Captions scraped from the web, like those SD 1.4 learnt from, are often
+    wrong about something; mini-sd's denoiser learns from some of these.
+    The wrong caption is itself one of `combinations`, so held-out
+    combinations stay unseen.
+    """
+    neighbours = [c for c in combinations if sum(a != b for a, b in zip(c, combination)) == 1]
+    return caption(*neighbours[rng.integers(len(neighbours))])
+
+
 def parse_caption(text: str) -> tuple[str, str, str]:
     """The (colour, shape, background) a caption asks for; ValueError if it is not of the world's form."""
     words = text.strip().lower().split()
