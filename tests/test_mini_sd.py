@@ -30,6 +30,20 @@ def test_held_out_combinations_never_appear_in_training():
     assert not {(s.colour, s.shape, s.background) for s in scenes} & set(world.HELD_OUT)
 
 
+def test_a_wrong_caption_is_wrong_about_exactly_one_thing_and_never_held_out():
+    from figgen.minisd.train import RECIPE, miscaption_pool
+
+    rng = np.random.default_rng(3)
+    for combination in world.TRAIN_COMBINATIONS:
+        wrong = world.parse_caption(world.miscaption(rng, combination))
+        assert sum(a != b for a, b in zip(wrong, combination)) == 1 and wrong in world.TRAIN_COMBINATIONS
+    captions = world.batch(np.random.default_rng(4), 4000)[1]
+    noisy = miscaption_pool(RECIPE, captions)
+    share = sum(a != b for a, b in zip(captions, noisy)) / len(captions)
+    assert abs(share - RECIPE["caption_noise"]) < 0.03, share
+    assert noisy == miscaption_pool(RECIPE, captions)  # seeded: the same wrong captions every run
+
+
 def test_a_caption_outside_the_world_is_refused_with_the_form_it_needs():
     with pytest.raises(ValueError, match="a COLOUR SHAPE on a COLOUR background"):
         world.parse_caption("a purple hexagon on a blue background")
