@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from .catalogue import CaptureSpec
 from .models import ModelSource
 from .outputs import atomic_path
+from .record import Capture
 
 # Bump when capture.py changes what it records.
 CAPTURE_FORMAT = 1
@@ -61,27 +61,23 @@ def capture_key(spec: CaptureSpec, source: ModelSource) -> str:
     )
 
 
-@dataclass
-class Capture:
-    """What one pipeline run recorded: named numpy arrays and a metadata dict."""
-
-    arrays: dict
-    meta: dict
-
-
 def capture_file(cache_dir: Path, key: str) -> Path:
     return cache_dir / "captures" / f"{key}.safetensors"
 
 
 def save_capture(path: Path, capture: Capture) -> None:
+    import numpy as np
     from safetensors.numpy import save_file
 
     with atomic_path(path) as temporary:
-        save_file(capture.arrays, str(temporary), metadata={"meta": json.dumps(capture.meta)})
+        # safetensors writes each array's memory as it lies: make every one C-ordered first.
+        arrays = {name: np.ascontiguousarray(array) for name, array in capture.arrays.items()}
+        save_file(arrays, str(temporary), metadata={"meta": json.dumps(capture.meta)})
 
 
 def load_capture(path: Path) -> Capture | None:
-    """The capture at `path`, or None if it is missing or unreadable (it is then captured again)."""
+    """The capture at `path`, or None if there is none. A file that cannot be read raises ValueError, which
+    names it; the caller reports it and captures again (the new capture replaces the file)."""
     from safetensors import safe_open
 
     if not path.is_file():
@@ -90,6 +86,17 @@ def load_capture(path: Path) -> Capture | None:
         with safe_open(str(path), framework="numpy") as handle:
             meta = json.loads(handle.metadata()["meta"])
             arrays = {name: handle.get_tensor(name) for name in handle.keys()}
-    except Exception:
-        return None
+    except Exception as error:  # truncated, not safetensors, no metadata: all mean "capture again"
+        raise ValueError(f"cache entry {path} cannot be read ({type(error).__name__}: {error})") from None
     return Capture(arrays=arrays, meta=meta)
+
+
+def remove_stale_captures(cache_dir: Path) -> list[Path]:
+    """Delete files in the captures folder that are not finished captures: temporaries of a killed run."""
+    folder = cache_dir / "captures"
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.iterdir() if p.is_file() and not (p.suffix == ".safetensors" and not p.name.startswith("."))]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

@@ -21,9 +21,11 @@ one UNet step.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
-from .cache import Capture, versions
+from .cache import versions
+from .record import Capture
 from .catalogue import CaptureSpec, PhotoSpec
 from .models import ModelSource
 from .photos import load_photo
@@ -41,8 +43,19 @@ def make_scheduler(name: str, shipped_config):
     raise ValueError(f"unknown scheduler '{name}'")
 
 
-def record_steps(scheduler, records: list):
-    """Wrap `scheduler.step` so that every call appends its tensors to `records`."""
+@contextlib.contextmanager
+def recording_steps(pipe, scheduler_name: str):
+    """Put the scheduler a capture asks for on the pipeline and record the tensors of every step it takes.
+
+    Yields (scheduler, records); each call of `scheduler.step` appends a dict
+    of timestep, latents (x_t), noise_pred and prev_sample. The wrapper is
+    needed because diffusers' step callback sees the latents after a step,
+    never the UNet's noise_pred nor the x_t it was given. On the way out,
+    error or not, the pipeline gets its shipped scheduler back.
+    """
+    shipped = pipe.scheduler
+    scheduler = make_scheduler(scheduler_name, shipped.config)
+    records: list = []
     original_step = scheduler.step
 
     def step(model_output, timestep, sample, *args, **kwargs):
@@ -59,6 +72,11 @@ def record_steps(scheduler, records: list):
         return output
 
     scheduler.step = step
+    pipe.scheduler = scheduler
+    try:
+        yield scheduler, records
+    finally:
+        pipe.scheduler = shipped
 
 
 class CrossAttentionRecorder:
@@ -91,8 +109,16 @@ class CrossAttentionRecorder:
         return self.processor(attn, hidden_states, encoder_hidden_states, *args, **kwargs)
 
 
-def record_cross_attention(unet, totals: dict, side: int) -> dict:
-    """Put a recorder on every cross-attention layer ("attn2"); returns the processors to restore afterwards."""
+@contextlib.contextmanager
+def recording_cross_attention(unet, side: int, enabled: bool = True):
+    """Put a recorder on every cross-attention layer ("attn2") while the block runs; yields the totals.
+
+    The UNet gets its own processors back on the way out, error or not.
+    """
+    totals: dict = {}
+    if not enabled:
+        yield totals
+        return
     original = dict(unet.attn_processors)
     unet.set_attn_processor(
         {
@@ -100,7 +126,10 @@ def record_cross_attention(unet, totals: dict, side: int) -> dict:
             for name, processor in original.items()
         }
     )
-    return original
+    try:
+        yield totals
+    finally:
+        unet.set_attn_processor(original)
 
 
 def parameter_count(pipe) -> int:
@@ -116,26 +145,23 @@ def predicted_original(latents, noise_pred, alpha_prod_t):
     return (latents - (1 - alpha_prod_t) ** 0.5 * noise_pred) / alpha_prod_t**0.5
 
 
-def decode_latents(pipe, latents, batch_size: int, progress=None):
-    """Decode latents (N, 4, h, w) to uint8 images (N, H, W, 3) with the pipeline's VAE, in batches."""
+def decode_latents(pipe, latents, batch_size: int, description: str = "decoding"):
+    """Decode latents (N, 4, h, w) to uint8 pictures (N, H, W, 3) with the pipeline's VAE and image processor."""
+    import numpy as np
     import torch
 
-    images = []
+    pictures = []
     vae = pipe.vae
-    for start in range(0, len(latents), batch_size):
-        batch = latents[start : start + batch_size].to(device=vae.device, dtype=vae.dtype)
-        with torch.no_grad():
-            decoded = vae.decode(batch / vae.config.scaling_factor).sample
-        decoded = ((decoded.float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
-        images.append(decoded.permute(0, 2, 3, 1).cpu())
-        if progress is not None:
-            progress.update(len(batch))
-    return torch.cat(images).numpy()
-
-
-def batch_key(spec: CaptureSpec) -> tuple:
-    """Runs with equal keys can share one pipeline call: only their prompts and seeds differ."""
-    return (spec.steps, spec.guidance_scale, spec.scheduler, spec.height, spec.width, spec.decode_steps, spec.negative_prompt)
+    pipe.set_progress_bar_config(desc=description, leave=False)
+    with pipe.progress_bar(total=len(latents)) as bar:
+        for start in range(0, len(latents), batch_size):
+            batch = latents[start : start + batch_size].to(device=vae.device, dtype=vae.dtype)
+            with torch.no_grad():
+                decoded = vae.decode(batch / vae.config.scaling_factor).sample
+            as_floats = pipe.image_processor.postprocess(decoded.float(), output_type="np")  # [0, 1], (n, H, W, 3)
+            pictures.append((as_floats * 255).round().astype("uint8"))
+            bar.update(len(batch))
+    return np.concatenate(pictures)
 
 
 def denoise(pipe, specs: list[CaptureSpec], device: str):
@@ -181,28 +207,17 @@ def run_capture(pipe, spec: CaptureSpec, source: ModelSource, device: str, dtype
 def run_captures(pipe, specs: list[CaptureSpec], source: ModelSource, device: str, dtype: str, decode_batch: int = 8) -> list[Capture]:
     """Run several captures that share a batch key in one pipeline call; one Capture per spec, in order."""
     import torch
-    from tqdm.auto import tqdm
 
-    if len({batch_key(spec) for spec in specs}) != 1:
+    if len({spec.batch_key() for spec in specs}) != 1:
         raise ValueError("run_captures: these captures differ in more than prompt and seed")
     if len(specs) > 1 and any(spec.attention for spec in specs):
         raise ValueError("run_captures: a capture that records attention runs on its own")
     first = specs[0]
     started = time.perf_counter()
-    shipped_scheduler = pipe.scheduler
-    pipe.scheduler = make_scheduler(first.scheduler, shipped_scheduler.config)
-    records: list = []
-    record_steps(pipe.scheduler, records)
-    attention: dict = {}
     latent_side = first.height // pipe.vae_scale_factor
-    processors = record_cross_attention(pipe.unet, attention, latent_side) if first.attention else None
-    try:
+    with recording_steps(pipe, first.scheduler) as (scheduler, records), \
+            recording_cross_attention(pipe.unet, latent_side, enabled=first.attention) as attention:
         final_latents, input_ids, prompt_embeds, negative_prompt_embeds = denoise(pipe, specs, device)
-    finally:
-        scheduler = pipe.scheduler
-        pipe.scheduler = shipped_scheduler  # leave the pipeline as it was loaded
-        if processors is not None:
-            pipe.unet.set_attn_processor(processors)
     loop_seconds = time.perf_counter() - started
 
     timesteps = torch.tensor([r["timestep"] for r in records])
@@ -224,8 +239,7 @@ def run_captures(pipe, specs: list[CaptureSpec], source: ModelSource, device: st
         to_decode.append(final_latents[index : index + 1].float())
     to_decode = torch.cat(to_decode)
     names = ", ".join(spec.name for spec in specs)
-    with tqdm(total=len(to_decode), desc=f"capture {names}: decoding", unit="image", leave=False) as bar:
-        decoded = decode_latents(pipe, to_decode, decode_batch, bar)
+    decoded = decode_latents(pipe, to_decode, decode_batch, f"capture {names}: decoding")
     per_run = (2 * count + 1) if first.decode_steps else 1
 
     captures = []
@@ -275,24 +289,23 @@ def run_captures(pipe, specs: list[CaptureSpec], source: ModelSource, device: st
 def run_photo_capture(pipe, spec: PhotoSpec, source: ModelSource, device: str, dtype: str, decode_batch: int = 8) -> Capture:
     """Encode a real photo with the VAE, noise its latent to each timestep as in training, decode each."""
     import torch
-    from tqdm.auto import tqdm
 
     started = time.perf_counter()
     vae = pipe.vae
     size = spec.size or pipe.unet.config.sample_size * pipe.vae_scale_factor
     photo = load_photo(spec.photo, size)
-    pixels = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+    pixels = pipe.image_processor.preprocess(photo[None].astype("float32") / 255.0).contiguous()  # [-1, 1], (1, 3, H, W)
     with torch.no_grad():
         encoded = vae.encode(pixels.to(device=vae.device, dtype=vae.dtype)).latent_dist.mean
     latents = encoded.float() * vae.config.scaling_factor
     noise = torch.randn(latents.shape, generator=torch.Generator("cpu").manual_seed(spec.seed)).to(latents.device)
     timesteps = torch.tensor(spec.timesteps)
     alpha_prod = pipe.scheduler.alphas_cumprod[timesteps].float()
-    scale = alpha_prod.to(latents.device).view(-1, 1, 1, 1)
-    noisy_latents = scale.sqrt() * latents + (1 - scale).sqrt() * noise  # the forward process, exactly
+    # The forward process, as in training: sqrt(ᾱ_t) x0 + sqrt(1 - ᾱ_t) ε, for each timestep.
+    noisy_latents = pipe.scheduler.add_noise(latents.expand(len(timesteps), -1, -1, -1),
+                                             noise.expand(len(timesteps), -1, -1, -1), timesteps.to(latents.device))
     to_decode = torch.cat([noisy_latents, latents])
-    with tqdm(total=len(to_decode), desc=f"capture {spec.name}: decoding", unit="image", leave=False) as bar:
-        decoded = decode_latents(pipe, to_decode, decode_batch, bar)
+    decoded = decode_latents(pipe, to_decode, decode_batch, f"capture {spec.name}: decoding")
     count = len(timesteps)
     arrays = {
         "photo": photo,

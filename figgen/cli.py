@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .catalogue import DEFAULT_CATALOGUE, CatalogueError, load_catalogue
 from .models import ModelUnavailable
-from .render import FigureError, Project, list_figures, render
+from .render import Busy, FigureError, Project, list_figures, render
 
 DEFAULT_FIGURES_DIR = Path("docs/figures")
 
@@ -57,11 +57,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             return list_figures(project, args.model)
         return render(project, args.model, args.device, args.only, args.force)
-    except (CatalogueError, KeyError) as error:
-        print(f"figgen: error: {error.args[0]}", file=sys.stderr)
+    except CatalogueError as error:
+        print(f"figgen: error: {error.args[0]}\nfiggen: nothing was drawn; fix the catalogue and run again.", file=sys.stderr)
         return 2
-    except FigureError as error:
+    except (FigureError, Busy) as error:
         print(f"figgen: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        where = error.filename or "a file"
+        print(
+            f"figgen: error: cannot write {where}: {error.strerror or error}. Make that folder writable, or pass "
+            "--figures-dir / --cache-dir; every file already written is complete.",
+            file=sys.stderr,
+        )
         return 1
     except ModelUnavailable as error:
         print(f"figgen: error: {error}\nfiggen: nothing was written.", file=sys.stderr)

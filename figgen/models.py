@@ -77,25 +77,32 @@ class ModelSource:
 
 
 def hub_cache_dir() -> Path:
-    """The Hugging Face hub cache, as huggingface_hub itself would find it."""
+    """The Hugging Face hub cache: huggingface_hub's own, with HF_HUB_CACHE and HF_HOME read now.
+
+    huggingface_hub reads those variables once, when it is imported; a
+    process that changes them later (the tests do) still gets the right folder.
+    """
+    from huggingface_hub import constants
+
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"])
-    hf_home = os.environ.get("HF_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "huggingface"
-    )
-    return Path(hf_home) / "hub"
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]) / "hub"
+    return Path(constants.HF_HUB_CACHE)
 
 
 def cached_sd14() -> ModelSource | None:
-    """SD 1.4 from the local hub cache if every file figgen needs is there, else None."""
-    repo_dir = hub_cache_dir() / ("models--" + SD14_REPO.replace("/", "--"))
+    """SD 1.4 from the local hub cache if every file figgen needs is there, else None. Never downloads."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
     try:
-        revision = (repo_dir / "refs" / "main").read_text().strip()
-    except OSError:
+        snapshot = Path(snapshot_download(SD14_REPO, allow_patterns=SD14_FILES, local_files_only=True,
+                                          cache_dir=hub_cache_dir()))
+    except (LocalEntryNotFoundError, OSError, ValueError):
         return None
-    snapshot = repo_dir / "snapshots" / revision
     if all((snapshot / name).is_file() for name in SD14_FILES):
-        return ModelSource(SD14_REPO, snapshot, revision, "sd14")
+        return ModelSource(SD14_REPO, snapshot, snapshot.name, "sd14")
     return None
 
 
@@ -171,9 +178,15 @@ def local_folder(path: str, memo_file: Path | None = None) -> ModelSource:
             "folder. Pass the folder that save_pretrained wrote, or 'sd14'."
         )
     try:
-        pipeline_class = json.loads(index.read_text()).get("_class_name")
+        description = json.loads(index.read_text())
     except json.JSONDecodeError as error:
         raise ModelUnavailable(f"--model {path}: {index} is not valid JSON ({error})") from None
+    if not isinstance(description, dict):
+        raise ModelUnavailable(
+            f"--model {path}: {index} holds a JSON {type(description).__name__}, not the object save_pretrained "
+            "writes ({\"_class_name\": \"StableDiffusionPipeline\", ...}); restore the folder or pass another."
+        )
+    pipeline_class = description.get("_class_name")
     if pipeline_class != "StableDiffusionPipeline":
         raise ModelUnavailable(
             f"--model {path}: {index} describes a {pipeline_class}; figgen needs a "

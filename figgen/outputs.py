@@ -30,7 +30,8 @@ def atomic_path(destination: Path):
         yield temporary
         os.replace(temporary, destination)
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. a read-only folder: the error that matters is already raised
+            temporary.unlink(missing_ok=True)
 
 
 def write_bytes(destination: Path, data: bytes) -> None:

@@ -34,6 +34,8 @@ from figgen.outputs import read_provenance
 log = logging.getLogger("mkdocs.hooks.figgen")
 
 FIGURE_LINE = re.compile(r"^\{\{ figure ([A-Za-z0-9_-]+) \}\}[ \t]*$", re.MULTILINE)
+# Anything else that looks like a figure line (indented, without spaces, misspelt) would ship as literal text.
+ALMOST_FIGURE_LINE = re.compile(r"^.*\{\{\s*figure\b.*$", re.MULTILINE)
 MATHJAX_PARTS = ("tex-svg.js", "input", "ui", "a11y", "sre")
 MATHJAX_SITE_DIR = "javascripts/mathjax"
 MINI_SD_PAGE = "mini-sd.md"
@@ -70,8 +72,6 @@ def model_name(provenance: dict | None) -> str:
 def first_spec(figure, provenance: dict | None) -> dict:
     """The settings of the (first) run a figure was drawn from, as recorded; the catalogue's own for a stand-in."""
     provenance = provenance or {}
-    if provenance.get("spec"):
-        return provenance["spec"]
     if provenance.get("captures"):
         return provenance["captures"][0]["spec"]
     specs = specs_of(figure)
@@ -112,12 +112,13 @@ def fill(text: str, figure, provenance: dict | None, page) -> str:
 
 
 def run_settings(provenance: dict) -> str:
-    spec = provenance.get("spec") or (provenance.get("captures") or [{}])[0].get("spec")
+    runs = provenance.get("captures") or [{}]
+    spec = runs[0].get("spec")
     if not spec or "prompt" not in spec:
         return ""
-    scheduler = provenance.get("scheduler") or provenance["captures"][0].get("scheduler", spec["scheduler"])
+    scheduler = runs[0].get("scheduler", spec["scheduler"])
     prompt = f"prompt “{spec['prompt']}”" if spec["prompt"] else "empty prompt"
-    several = " (first run shown)" if provenance.get("captures") and len(provenance["captures"]) > 1 else ""
+    several = " (first run shown)" if len(runs) > 1 else ""
     return (
         f"{prompt}{several}, {scheduler}, {spec['steps']} steps, guidance scale "
         f"{spec['guidance_scale']:g}, seed {spec['seed']}, {spec['width']} × {spec['height']} pixels"
@@ -203,4 +204,10 @@ def on_page_markdown(markdown, page, config, files):
             log.warning(f"{page.file.src_uri}: {error.args[0]}")
             return f"*Unknown figure '{match.group(1)}'.*"
 
-    return FIGURE_LINE.sub(replace, markdown)
+    markdown = FIGURE_LINE.sub(replace, markdown)
+    for match in ALMOST_FIGURE_LINE.finditer(markdown):
+        log.warning(
+            f"{page.file.src_uri}: '{match.group(0).strip()}' is not a figure line, so it would show as text; "
+            "write `{{ figure ID }}` alone on its line, unindented, with one space inside each pair of braces"
+        )
+    return markdown

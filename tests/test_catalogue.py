@@ -1,6 +1,7 @@
 """The catalogue is valid data, and bad entries are reported clearly."""
 
 import importlib
+import re
 
 import pytest
 
@@ -66,12 +67,15 @@ def test_every_figure_is_used_by_a_chapter_and_every_chapter_figure_exists():
         (('alt = "a"\n', ''), "missing 'alt'"),
         (('steps = 2', 'steps = 2\nheight = 500'), "height must be a positive multiple of 8"),
         (('id = "f"', 'id = "f"\nid = "g"'), "not valid TOML"),
+        (('alt = "a"', 'alt = "a"\ncolour = "red"'), "unknown keys ['colour']; a figure takes"),
+        (('seed = 1', 'seed = 1\nbase = "nope"'), "base 'nope' is not a capture"),
+        (('seed = 1', 'seed = 1\nbase = "c"'), "base 'c' leads back to itself"),
     ],
 )
 def test_malformed_catalogue_names_the_entry_and_the_problem(tmp_path, change, message):
     path = tmp_path / "catalogue.toml"
     path.write_text(VALID_FIGURE.replace(*change))
-    with pytest.raises(CatalogueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(CatalogueError, match=re.escape(message)):
         load_catalogue(path)
 
 
@@ -96,3 +100,18 @@ def test_photo_captures_and_fallbacks_are_validated(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(CatalogueError, match=message):
         load_catalogue(path)
+
+
+def test_a_capture_states_only_what_differs_from_its_base(tmp_path):
+    path = tmp_path / "catalogue.toml"
+    text = VALID_FIGURE.replace('scheduler = "ddim"', 'scheduler = "ddim"\nmini = { prompt = "a red circle on a blue background" }')
+    text += '\n[captures.d]\nbase = "c"\nseed = 9\n\n[captures.e]\nbase = "d"\nscheduler = "pndm"\nmini = { seed = 4 }\n'
+    text += 'decode_steps = false\n'
+    text = text.replace('capture = "c"', 'captures = ["c", "d", "e"]')
+    figure = load_catalogue(path.write_text(text) and path).figures[0]
+    c, d, e = specs_of(figure)
+    assert (d.prompt, d.seed, d.steps, d.scheduler) == ("p", 9, 2, "ddim")
+    assert (e.seed, e.scheduler, e.decode_steps, c.decode_steps) == (9, "pndm", False, True)
+    mini_c, mini_d, mini_e = specs_of(figure, "mini")
+    assert mini_d.prompt == mini_e.prompt == "a red circle on a blue background"  # the base's mini settings carry over
+    assert (mini_d.seed, mini_e.seed) == (9, 4)

@@ -72,15 +72,15 @@ def test_render_writes_figures_from_the_captured_tensors(project, tiny_model):
     record = json.loads(animation.with_suffix(".json").read_text())
     assert record["placeholder"] is False
     assert record["frames"] == steps + 1
-    assert record["spec"] == {
+    (run,) = record["captures"]
+    assert run["spec"] == {
         "prompt": "a cat on a mat", "negative_prompt": "", "seed": 7, "steps": 6, "guidance_scale": 7.5,
         "scheduler": "ddim", "height": 64, "width": 64, "decode_steps": True, "attention": False,
     }
-    for field, value in {
-        "scheduler": "DDIMScheduler", "device": "cpu", "dtype": "float32", "model": str(tiny_model),
-    }.items():
+    assert run["scheduler"] == "DDIMScheduler" and run["capture_seconds"] > 0
+    for field, value in {"device": "cpu", "dtype": "float32", "model": str(tiny_model)}.items():
         assert record[field] == value, field
-    assert record["revision"] and record["versions"]["diffusers"] and record["capture_seconds"] > 0
+    assert record["revision"] and record["versions"]["diffusers"]
 
 
 def test_second_run_uses_the_cache_and_loads_no_model(project, tiny_model, monkeypatch):
@@ -330,8 +330,6 @@ def test_figures_that_need_no_weights_render_without_any_model(project, tmp_path
 
     module.grid = grid
     monkeypatch.setitem(sys.modules, "figgen.figures.squares", module)
-    # A renderer's source file is part of its figures' keys; this one has no file.
-    monkeypatch.setattr("figgen.render.source_hash", lambda *files: "in-memory renderer")
     project["catalogue"].write_text(
         project["catalogue"].read_text()
         + '\n[[figures]]\nid = "sq"\npart = 1\nneeds = "nothing"\nrenderer = "squares.grid"\n'
@@ -451,7 +449,7 @@ def test_photo_capture_noises_the_vae_latent_exactly(project, tiny_model, tmp_pa
         noisy = np.sqrt(a) * arrays["latents"] + np.sqrt(1 - a) * arrays["noise"]
         np.testing.assert_allclose(arrays["noisy_latents"][index], noisy, atol=1e-5)
     record = json.loads((project["figures"] / "part4" / "noising.json").read_text())
-    assert record["space"] == "latent" and record["spec"] == {"photo": "coffee", "seed": 5, "timesteps": [0, 400, 999]}
+    assert record["space"] == "latent" and record["captures"][0]["spec"] == {"photo": "coffee", "seed": 5, "timesteps": [0, 400, 999]}
     assert "fallback" not in record and record["model"] == str(tiny_model)
 
 
@@ -484,8 +482,10 @@ def test_an_svg_figure_gets_an_svg_placeholder(project, tmp_path, monkeypatch):
 
 
 def test_a_comparison_figure_falls_back_without_weights_too(project, tmp_path, monkeypatch):
-    text = PHOTO_CATALOGUE.replace('capture = "photo"\nrenderer = "noising.latent"', 'captures = ["photo"]\nrenderer = "compare.grid"')
-    assert 'captures = ["photo"]' in text
+    text = PHOTO_CATALOGUE.replace('capture = "photo"\nrenderer = "noising.latent"', 'captures = ["run"]\nrenderer = "compare.grid"')
+    text = text.replace("[figures.params]\n", '[figures.params]\nlabels = "seed {seed}"\n')
+    text += '[captures.run]\nprompt = "a cat"\nseed = 3\nsteps = 4\nguidance_scale = 7.5\nscheduler = "ddim"\n'
+    assert 'captures = ["run"]' in text
     project["catalogue"].write_text(text)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
     assert figgen(project, "render") == 0

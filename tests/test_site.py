@@ -94,7 +94,7 @@ def test_part1_embeds_the_denoise_figure_with_caption_and_provenance(site):
         assert "Placeholder" in block and 'alt="Placeholder card' in block
     elif recorded["model"] == "mini-sd":
         assert "<strong>Drawn by mini-sd</strong>" in block and 'href="../mini-sd/"' in block
-        assert f"prompt “{recorded['spec']['prompt']}”" in block and "mini-sd" in block.split("alt=")[1][:400]
+        assert f"prompt “{recorded['captures'][0]['spec']['prompt']}”" in block and "mini-sd" in block.split("alt=")[1][:400]
     else:
         assert "<strong>Drawn by Stable Diffusion 1.4</strong>" in block
     assert "{" not in re.sub(r"<svg.*?</svg>", "", block, flags=re.S), "a {fact} in the alt text or caption was not filled in"
@@ -117,6 +117,8 @@ def test_mathjax_is_served_by_the_site_itself(site):
         ("[broken](no-such-page.md)", "no-such-page.md"),
         ("[bad anchor](part2-clip-text-embedder.md#no-such-heading)", "no-such-heading"),
         ("{{ figure no-such-figure }}", "no-such-figure"),
+        ("{{figure mini-sd-world}}", "is not a figure line"),
+        ("  {{ figure mini-sd-world }}", "is not a figure line"),
     ],
 )
 def test_strict_build_fails_on_broken_links_anchors_and_figures(real_docs, tmp_path, addition, complaint):
@@ -145,12 +147,13 @@ def test_captions_name_the_model_from_the_provenance_and_fill_in_its_facts():
     figure = load_catalogue().by_id("denoise-renoise")
     spec = {"prompt": "a red square on a white background", "seed": 3, "steps": 50, "guidance_scale": 7.5,
             "scheduler": "ddim", "height": 64, "width": 64}
-    mini = {"model": "mini-sd", "revision": "abc", "parameters": 7_497_851, "spec": spec, "scheduler": "DDIMScheduler",
-            "device": "cpu", "device_name": "CPU", "dtype": "float32"}
+    mini = {"model": "mini-sd", "revision": "abc", "parameters": 7_497_851,
+            "captures": [{"spec": spec, "scheduler": "DDIMScheduler"}], "device": "cpu", "device_name": "CPU", "dtype": "float32"}
     line = site_hook.describe(mini, "x.json", "../mini-sd.md")
     assert line.startswith("**Drawn by mini-sd**, this site's 7.5-million-parameter miniature of SD 1.4 ([Meet mini-sd](../mini-sd.md))")
     assert "prompt “a red square on a white background”" in line and "64 × 64 pixels" in line
-    sd14 = {**mini, "model": "CompVis/stable-diffusion-v1-4", "spec": {**spec, "height": 512, "width": 512}}
+    sd14 = {**mini, "model": "CompVis/stable-diffusion-v1-4",
+            "captures": [{"spec": {**spec, "height": 512, "width": 512}, "scheduler": "DDIMScheduler"}]}
     assert site_hook.describe(sd14, "x.json").startswith("**Drawn by Stable Diffusion 1.4**")
     facts = site_hook.facts(figure, mini)
     assert (facts["model"], facts["prompt"], facts["size"], facts["latent_side"]) == ("mini-sd", spec["prompt"], 64, 8)
