@@ -2,5 +2,9 @@
 
 Each renderer is a pure function `render(capture, destination, **params)`
 from captured data (numpy arrays, no model) to one file. The catalogue names
-it as "module.function".
+it as "module.function". A renderer drawn from a capture (or a list of them)
+says which arrays it reads with `@reads(...)` from figgen/record.py.
+
+Shared by all: palette.py (the colours), imaging.py (raster helpers, among
+them `tile_grid`, the grid of labelled tiles) and svg.py (the SVG writer).
 """

@@ -13,9 +13,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..cache import Capture
-from .embedding import readable
-from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_webp, tile
+from ..record import Capture, reads
+from .imaging import MARGIN, font, save_webp, tile, tile_grid
+from .palette import MUTED
+from .tokens import readable
+
+KEY = "orange: where the picture's cross-attention read that word (each map scaled to its own range)"
 
 
 def overlay(picture: Image.Image, heat: np.ndarray, strength: float = 0.65) -> Image.Image:
@@ -27,6 +30,7 @@ def overlay(picture: Image.Image, heat: np.ndarray, strength: float = 0.65) -> I
     return Image.fromarray((grey * (1 - weight) + warm * weight).round().clip(0, 255).astype(np.uint8))
 
 
+@reads("image", "cross_attention")
 def maps(capture: Capture, destination: Path, *, tile_size: int = 160, columns: int = 5) -> dict:
     arrays, tokens = capture.arrays, [readable(t) for t in capture.meta["tokens"]]
     if "cross_attention" not in arrays:
@@ -34,23 +38,14 @@ def maps(capture: Capture, destination: Path, *, tile_size: int = 160, columns: 
     end = tokens.index("END") if "END" in tokens else len(tokens)
     words = list(range(1, end))  # the prompt's own tokens, between START and END
     picture = tile(arrays["image"], tile_size)
-    panels = [("final picture", picture)]
+    panels = [("final picture", "", picture)]
     shares = {}
     for index in words:
         heat = arrays["cross_attention"][index].astype(np.float64)
         low, high = heat.min(), heat.max()
-        panels.append((tokens[index], overlay(picture, (heat - low) / (high - low) if high > low else heat * 0)))
+        panels.append((tokens[index], "", overlay(picture, (heat - low) / (high - low) if high > low else heat * 0)))
         shares[f"{index}:{tokens[index]}"] = round(float(arrays["cross_attention"][index].mean()), 5)
-    margin, gap, header = 12, 10, 28
-    rows = -(-len(panels) // columns)
-    width = 2 * margin + columns * (tile_size + gap) - gap
-    canvas = Image.new("RGB", (width, 2 * margin + rows * (header + tile_size + gap) + 24), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    for number, (label, image) in enumerate(panels):
-        left = margin + (number % columns) * (tile_size + gap)
-        top = margin + (number // columns) * (header + tile_size + gap)
-        draw_centred(draw, left + tile_size // 2, top, label, font(16), INK)
-        canvas.paste(image, (left, top + header))
-    draw.text((margin, canvas.height - margin - 18), "orange: where the picture's cross-attention read that word (each map scaled to its own range)", font=font(13), fill=MUTED)
+    canvas = tile_grid(panels, tile_size=tile_size, columns=columns, header=28, fonts=(16, 13), footer=34)  # 34: the key's line
+    ImageDraw.Draw(canvas).text((MARGIN, canvas.height - MARGIN - 18), KEY, font=font(13), fill=MUTED)
     save_webp(destination, canvas, quality=90)
-    return {"width": width, "height": canvas.height, "words": [tokens[i] for i in words], "mean_attention": shares}
+    return {"width": canvas.width, "height": canvas.height, "words": [tokens[i] for i in words], "mean_attention": shares}

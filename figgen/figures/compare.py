@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, ImageDraw
-
-from ..cache import Capture
-from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_webp, tile
+from ..record import Capture, reads
+from .imaging import save_webp, tile_grid
 
 
 FIT = 40  # characters of a prompt that fit under a tile
@@ -33,15 +31,21 @@ def label_for(template: str, capture: Capture, others: list[Capture] = ()) -> st
     for other in others:
         shared &= set(other.meta["spec"]["prompt"].split())
     different = [word for word in words if word not in shared]
-    return template.format(
+    names = {
         **spec,
-        prompt_end=prompt_end,
-        prompt_fit=spec["prompt"] if 0 < len(spec["prompt"]) <= FIT else prompt_end,
-        prompt_diff=" ".join(different[:4]) or prompt_end,
-        scheduler_name=spec["scheduler"].upper(),
-    )
+        "prompt_end": prompt_end,
+        "prompt_fit": spec["prompt"] if 0 < len(spec["prompt"]) <= FIT else prompt_end,
+        "prompt_diff": " ".join(different[:4]) or prompt_end,
+        "scheduler_name": spec["scheduler"].upper(),
+    }
+    try:
+        return template.format_map(names)
+    except KeyError as error:
+        raise ValueError(f"the label '{template}' names {{{error.args[0]}}}, which is not one of "
+                         f"{', '.join('{' + name + '}' for name in sorted(names))}") from None
 
 
+@reads("image")
 def grid(
     captures: list[Capture],
     destination: Path,
@@ -58,22 +62,11 @@ def grid(
     subtemplates = [sublabels] * len(captures) if isinstance(sublabels, str) else list(sublabels)
     if len(templates) != len(captures) or len(subtemplates) != len(captures):
         raise ValueError(f"{len(captures)} captures but {len(templates)} labels and {len(subtemplates)} sublabels")
-    columns = columns or len(captures)
-    rows = -(-len(captures) // columns)
-    margin, gap, header = 12, 10, 50 if any(subtemplates) else 30
-    width = 2 * margin + columns * (tile_size + gap) - gap
-    height = 2 * margin + rows * (header + tile_size + gap) - gap
-    canvas = Image.new("RGB", (width, height), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    written = []
-    for index, capture in enumerate(captures):
-        left = margin + (index % columns) * (tile_size + gap)
-        top = margin + (index // columns) * (header + tile_size + gap)
-        text = label_for(templates[index], capture, captures)
-        draw_centred(draw, left + tile_size // 2, top, text, font(17), INK)
-        if subtemplates[index]:
-            draw_centred(draw, left + tile_size // 2, top + 22, label_for(subtemplates[index], capture, captures), font(13), MUTED)
-        canvas.paste(tile(capture.arrays["image"], tile_size), (left, top + header))
-        written.append(text)
+    panels = [
+        (label_for(template, capture, captures), label_for(subtemplate, capture, captures), capture.arrays["image"])
+        for capture, template, subtemplate in zip(captures, templates, subtemplates)
+    ]
+    header = 50 if any(subtemplates) else 30
+    canvas = tile_grid(panels, tile_size=tile_size, columns=columns, header=header)
     save_webp(destination, canvas, quality=quality, lossless=lossless)
-    return {"width": width, "height": height, "labels": written}
+    return {"width": canvas.width, "height": canvas.height, "labels": [title for title, _, _ in panels]}

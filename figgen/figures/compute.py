@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import sd14
-from .svg import ACCENT, INK, MUTED, PALE, WARM, Svg
+from .palette import ACCENT, INK, MUTED, PALE, WARM
+from .svg import Svg
 
 
 def counted_flops(module, *args, **kwargs) -> int:

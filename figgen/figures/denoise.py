@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..cache import Capture
-from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_animated_webp, save_webp, tile
+from ..record import Capture, reads
+from .imaging import MARGIN, draw_centred, font, save_animated_webp, save_webp, tile, tile_grid
+from .palette import INK
 
 ROW_LABELS = ("noisy latent x_t", "predicted x0")
-# Layout, in pixels: outer margin, gap between tiles, room for row labels,
-# column headings and the animation's caption line.
-MARGIN, GAP, LABEL_WIDTH, HEADER, FOOTER = 12, 8, 150, 52, 30
+# Layout, in pixels (MARGIN, the outer margin, is every raster figure's): gap between tiles,
+# room for row labels, column headings and the animation's caption line.
+GAP, LABEL_WIDTH, HEADER, FOOTER = 8, 150, 52, 30
 
 
 def check_steps(capture: Capture, show_steps: list[int]) -> int:
@@ -35,25 +36,19 @@ def two_rows(capture: Capture, destination: Path, show_steps: list[int], rows, r
     """One column per chosen step, headed by its number and timestep; `rows` give each column's two pictures."""
     count = check_steps(capture, show_steps)
     timesteps = capture.arrays["timesteps"]
-    width = LABEL_WIDTH + len(show_steps) * (tile_size + GAP) - GAP + 2 * MARGIN
-    height = HEADER + 2 * tile_size + GAP + 2 * MARGIN
-    canvas = Image.new("RGB", (width, height), BACKGROUND)
+    top_row = [(f"step {step} of {count}", f"t = {int(timesteps[step - 1])}", rows[0](step - 1)) for step in show_steps]
+    bottom_row = [("", "", rows[1](step - 1)) for step in show_steps]
+    canvas = tile_grid(top_row + bottom_row, tile_size=tile_size, columns=len(show_steps), header=HEADER,
+                       fonts=(20, 16), gap=GAP, left=LABEL_WIDTH)
     draw = ImageDraw.Draw(canvas)
-    heading, small = font(20), font(16)
-    for column, step in enumerate(show_steps):
-        left = MARGIN + LABEL_WIDTH + column * (tile_size + GAP)
-        centre = left + tile_size // 2
-        draw_centred(draw, centre, MARGIN, f"step {step} of {count}", heading)
-        draw_centred(draw, centre, MARGIN + 26, f"t = {int(timesteps[step - 1])}", small, MUTED)
-        for row, picture in enumerate(rows):
-            canvas.paste(picture(step - 1), (left, MARGIN + HEADER + row * (tile_size + GAP)))
     for row, label in enumerate(row_labels):
         top = MARGIN + HEADER + row * (tile_size + GAP) + tile_size // 2 - 12
-        draw.text((MARGIN, top), label, font=small, fill=INK)
+        draw.text((MARGIN, top), label, font=font(16), fill=INK)
     save_webp(destination, canvas, quality=quality, lossless=lossless)
-    return {"width": width, "height": height, "steps_shown": list(show_steps)}
+    return {"width": canvas.width, "height": canvas.height, "steps_shown": list(show_steps)}
 
 
+@reads("timesteps", "decoded_latents", "decoded_pred_original_sample")
 def sequence(
     capture: Capture,
     destination: Path,
@@ -65,13 +60,11 @@ def sequence(
 ) -> dict:
     """A grid: one column per chosen step (1-based), x_t on top and x0 below."""
     arrays = capture.arrays
-    rows = (
-        lambda index: tile(arrays["decoded_latents"][index], tile_size),
-        lambda index: tile(arrays["decoded_pred_original_sample"][index], tile_size),
-    )
+    rows = (lambda index: arrays["decoded_latents"][index], lambda index: arrays["decoded_pred_original_sample"][index])
     return two_rows(capture, destination, show_steps, rows, ROW_LABELS, tile_size=tile_size, quality=quality, lossless=lossless)
 
 
+@reads("timesteps", "decoded_latents", "decoded_pred_original_sample", "image")
 def animation(
     capture: Capture,
     destination: Path,
@@ -85,16 +78,10 @@ def animation(
     """One frame per step (x_t | x0), then a last frame holding the final image."""
     timesteps = capture.arrays["timesteps"]
     count = len(timesteps)
-    margin, gap, footer = MARGIN, GAP, FOOTER
-    width = 2 * tile_size + gap + 2 * margin
-    height = tile_size + footer + 2 * margin
-    small = font(16)
 
     def frame(left_image, right_image, text: str) -> Image.Image:
-        canvas = Image.new("RGB", (width, height), BACKGROUND)
-        canvas.paste(tile(left_image, tile_size), (margin, margin))
-        canvas.paste(tile(right_image, tile_size), (margin + tile_size + gap, margin))
-        draw_centred(ImageDraw.Draw(canvas), width // 2, margin + tile_size + 6, text, small, INK)
+        canvas = tile_grid([("", "", left_image), ("", "", right_image)], tile_size=tile_size, gap=GAP, footer=FOOTER)
+        draw_centred(ImageDraw.Draw(canvas), canvas.width // 2, MARGIN + tile_size + 6, text, font(16), INK)
         return canvas
 
     frames = [
@@ -109,7 +96,7 @@ def animation(
     frames.append(frame(final, final, "finished: the final latent, decoded"))
     durations = [frame_ms] * count + [final_hold_ms]
     save_animated_webp(destination, frames, durations, quality=quality, lossless=lossless)
-    return {"width": width, "height": height, "frames": len(frames)}
+    return {"width": frames[0].width, "height": frames[0].height, "frames": len(frames)}
 
 
 def latent_as_colour(latent: np.ndarray) -> np.ndarray:
@@ -119,15 +106,15 @@ def latent_as_colour(latent: np.ndarray) -> np.ndarray:
     return (np.clip(rgb / (3 * spread) * 0.5 + 0.5, 0, 1) * 255).round().astype(np.uint8)
 
 
+@reads("timesteps", "noise_pred", "decoded_pred_original_sample")
 def noise_and_image(capture: Capture, destination: Path, *, show_steps: list[int], tile_size: int = 192,
                     quality: int = 90, lossless: bool = False) -> dict:
     """For chosen steps: the noise the UNet predicts (latent channels as colours) above its predicted picture."""
     arrays = capture.arrays
 
-    def noise(index: int) -> Image.Image:
-        colours = Image.fromarray(latent_as_colour(arrays["noise_pred"][index]))
-        return colours.resize((tile_size, tile_size), Image.Resampling.NEAREST)
-
-    rows = (noise, lambda index: tile(arrays["decoded_pred_original_sample"][index], tile_size))
+    rows = (
+        lambda index: tile(latent_as_colour(arrays["noise_pred"][index]), tile_size, Image.Resampling.NEAREST),
+        lambda index: arrays["decoded_pred_original_sample"][index],
+    )
     labels = ("predicted noise", "predicted picture")
     return two_rows(capture, destination, show_steps, rows, labels, tile_size=tile_size, quality=quality, lossless=lossless)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import sd14
-from ..cache import Capture
+from ..record import Capture, reads
 from ..models import SD14_REPO
-from .svg import ACCENT, INK, LINE, MUTED, PALE, PALE_WARM, WARM, Svg, millions
+from .palette import ACCENT, CARD, INK, LINE, MUTED, PALE, PALE_GREY, PALE_WARM, WARM
+from .svg import Svg, millions
 
 
 def shape(*dims: int) -> str:
@@ -23,6 +24,7 @@ def cascade(destination: Path) -> dict:
     return draw_cascade(destination, None)
 
 
+@reads("decoded_latents", "image")
 def cascade_with_run(capture: Capture, destination: Path) -> dict:
     """The same diagram with thumbnails of a real run inset: its starting noise and its final picture."""
     if "decoded_latents" not in capture.arrays:
@@ -77,17 +79,17 @@ def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
     # Row 1: text.
     svg.text(24, 108, "“a photograph of an", 14, "start")
     svg.text(24, 126, "astronaut riding a horse”", 14, "start")
-    box(228, 80, 172, 70, "Tokenizer", ["CLIP BPE, 49,408 pieces"], fill="#f5f5f5", stroke=LINE)
+    box(228, 80, 172, 70, "Tokenizer", ["CLIP BPE, 49,408 pieces"], fill=PALE_GREY, stroke=LINE)
     box(470, 70, 210, 90, "CLIP text encoder", ["ViT-L/14 text half, frozen", f"{counts['text_encoder']:,} parameters"])
     arrow(204, 115, 226, 115, "")
     arrow(400, 115, 468, 115, f"{tokens} ids")
-    svg.rect(760, 78, 200, 74, fill="#ffffff", stroke=ACCENT, rx=4, extra=' stroke-dasharray="4 3"')
+    svg.rect(760, 78, 200, 74, fill=CARD, stroke=ACCENT, rx=4, extra=' stroke-dasharray="4 3"')
     svg.text(860, 108, "text embedding", 14, weight="bold")
     svg.text(860, 130, shape(tokens, hidden), 14, fill=ACCENT, weight="bold")
     arrow(680, 115, 758, 115, "")
 
     # Row 2: the denoising loop.
-    svg.rect(40, 250, 170, 80, fill="#f5f5f5", stroke=LINE)
+    svg.rect(40, 250, 170, 80, fill=PALE_GREY, stroke=LINE)
     svg.text(125, 282, "random noise", 15, weight="bold")
     svg.text(125, 304, f"latent {shape(channels, side, side)}", 13, fill=MUTED)
     box(330, 230, 300, 120, "UNet denoiser", [f"{counts['unet']:,} parameters",

@@ -7,15 +7,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..cache import Capture
-from .imaging import BACKGROUND, INK, MUTED, font, save_webp
-from .svg import ACCENT, Svg
-
-END = "<|endoftext|>"
-
-
-def readable(token: str) -> str:
-    return {"<|startoftext|>": "START", END: "END"}.get(token, token.replace("</w>", ""))
+from ..record import Capture, reads
+from .imaging import font, save_webp
+from .palette import ACCENT, BACKGROUND, INK, MUTED
+from .svg import Svg
+from .tokens import END, readable
 
 
 def diverging(values: np.ndarray, limit: float) -> np.ndarray:
@@ -28,6 +24,7 @@ def diverging(values: np.ndarray, limit: float) -> np.ndarray:
     return colour.round().astype(np.uint8)
 
 
+@reads("prompt_embeds")
 def heatmap(capture: Capture, destination: Path, *, rows_shown: int = 16, row_height: int = 14) -> dict:
     """One row per token slot, one column per number: the first `rows_shown` slots of the 77."""
     embeds = capture.arrays["prompt_embeds"]
@@ -59,6 +56,7 @@ def prompt_vector(capture: Capture) -> np.ndarray:
     return capture.arrays["prompt_embeds"][1 : end + 1].mean(axis=0)
 
 
+@reads("prompt_embeds")
 def similarity(captures: list[Capture], destination: Path, *, cell: int = 64) -> dict:
     """Cosine similarity between the prompts of several runs, as a labelled matrix."""
     prompts = [c.meta["spec"]["prompt"] for c in captures]

@@ -11,34 +11,25 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from .. import models
 from ..minisd import world
-from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_webp, tile
-from .svg import ACCENT, INK as SVG_INK, LINE, MUTED as SVG_MUTED, WARM, Svg
+from .imaging import save_webp, tile_grid
+from .palette import ACCENT, INK, LINE, MUTED, PALE, WARM
+from .svg import Svg
 
 
 def world_samples(destination: Path, *, count: int = 8, seed: int = 3, tile_size: int = 160) -> dict:
     """`count` training pictures of mini-sd's world, each under its caption."""
     rng = np.random.default_rng(seed)
     scenes = [world.random_scene(rng) for _ in range(count)]
-    columns = 4
-    rows = -(-count // columns)
-    margin, gap, header = 12, 10, 44
-    width = 2 * margin + columns * (tile_size + gap) - gap
-    height = 2 * margin + rows * (header + tile_size + gap) - gap
-    canvas = Image.new("RGB", (width, height), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    for index, scene in enumerate(scenes):
-        left = margin + (index % columns) * (tile_size + gap)
-        top = margin + (index // columns) * (header + tile_size + gap)
-        first, second = f"a {scene.colour} {scene.shape}", f"on a {scene.background} background"
-        draw_centred(draw, left + tile_size // 2, top, first, font(15), INK)
-        draw_centred(draw, left + tile_size // 2, top + 19, second, font(13), MUTED)
-        canvas.paste(tile(world.draw(scene, world.SIZE), tile_size), (left, top + header))
+    panels = [
+        (f"a {scene.colour} {scene.shape}", f"on a {scene.background} background", world.draw(scene, world.SIZE))
+        for scene in scenes
+    ]
+    canvas = tile_grid(panels, tile_size=tile_size, columns=4, header=44, fonts=(15, 13))
     save_webp(destination, canvas, lossless=True)
-    return {"width": width, "height": height, "captions": [s.caption for s in scenes], "picture_size": world.SIZE}
+    return {"width": canvas.width, "height": canvas.height, "captions": [s.caption for s in scenes], "picture_size": world.SIZE}
 
 
 def smooth(values: list[float], window: int) -> list[float]:
@@ -70,7 +61,7 @@ def loss_curves(destination: Path, *, training_file: str | None = None) -> dict:
     )
     svg.text(20, 30, "How mini-sd learned: each model's training loss, step by step", 18, "start", weight="bold")
     svg.text(20, 52, f"Lines are running means; all three trained one after another in {timings['total_s'] / 60:.0f} "
-             f"minutes on {record['machine']['device'].upper()}.", 12, "start", SVG_MUTED)
+             f"minutes on {record['machine']['device'].upper()}.", 12, "start", MUTED)
     finals = {}
     for index, (name, title, timing) in enumerate(panels):
         values = losses[name]
@@ -85,13 +76,13 @@ def loss_curves(destination: Path, *, training_file: str | None = None) -> dict:
         def y(v, low=low, span=span):
             return top + panel_h * (1 - (v - low) / span)
 
-        svg.text(x0, top - 22, title, 13, "start", SVG_INK, "bold")
-        svg.text(x0, top - 7, f"{len(values):,} steps, {timings[timing] / 60:.1f} min", 11, "start", SVG_MUTED)
-        svg.line(x0, top + panel_h, x0 + panel_w, top + panel_h, stroke=SVG_INK)
-        svg.line(x0, top, x0, top + panel_h, stroke=SVG_INK)
-        svg.text(x0 - 6, top + 4, f"{high:.3g}", 10, "end", SVG_MUTED)
-        svg.text(x0 - 6, top + panel_h, f"{low:.3g}", 10, "end", SVG_MUTED)
-        svg.text(x0 + panel_w / 2, top + panel_h + 18, "training step", 11, "middle", SVG_MUTED)
+        svg.text(x0, top - 22, title, 13, "start", INK, "bold")
+        svg.text(x0, top - 7, f"{len(values):,} steps, {timings[timing] / 60:.1f} min", 11, "start", MUTED)
+        svg.line(x0, top + panel_h, x0 + panel_w, top + panel_h, stroke=INK)
+        svg.line(x0, top, x0, top + panel_h, stroke=INK)
+        svg.text(x0 - 6, top + 4, f"{high:.3g}", 10, "end", MUTED)
+        svg.text(x0 - 6, top + panel_h, f"{low:.3g}", 10, "end", MUTED)
+        svg.text(x0 + panel_w / 2, top + panel_h + 18, "training step", 11, "middle", MUTED)
         step = max(1, len(curve) // 300)
         svg.polyline([(x(i), y(v)) for i, v in list(enumerate(curve))[::step]], stroke=(ACCENT, WARM, ACCENT)[index], width=2)
         finals[name] = round(curve[-1], 4)
@@ -122,22 +113,22 @@ def quality_table(destination: Path, *, quality_file: str | None = None) -> dict
     )
     svg.text(left, 30, "How often mini-sd draws what it is asked for", 18, "start", weight="bold")
     svg.text(left, 52, f"{results['prompts']} prompts × {results['seeds_per_prompt']} seeds, {results['steps']} steps; "
-             "each picture read back by measuring its colours and its shape's outline", 12, "start", SVG_MUTED)
+             "each picture read back by measuring its colours and its shape's outline", 12, "start", MUTED)
     x = left
     for name, w in zip(columns, widths):
-        svg.text(x + 6, top, name, 13, "start", SVG_INK, "bold")
+        svg.text(x + 6, top, name, 13, "start", INK, "bold")
         x += w
     for index, row in enumerate(rows):
         y = top + row_h * (index + 1)
         if row[2] == "all":
-            svg.rect(left, y - 20, sum(widths), row_h - 2, fill="#e8eaf6", stroke="none", rx=4, stroke_width=0)
+            svg.rect(left, y - 20, sum(widths), row_h - 2, fill=PALE, stroke="none", rx=4, stroke_width=0)
         x = left
         for cell, w in zip(row, widths):
-            svg.text(x + 6, y, cell, 13, "start", SVG_INK, "bold" if row[2] == "all" else "normal")
+            svg.text(x + 6, y, cell, 13, "start", INK, "bold" if row[2] == "all" else "normal")
             x += w
     svg.text(left, top + row_h * (len(rows) + 1) + 14,
              f"The reader itself is right on {results['reader_accuracy_on_drawn_pictures']:.0%} of pictures drawn by the world's own code.",
-             12, "start", SVG_MUTED)
+             12, "start", MUTED)
     info = svg.save(destination)
     return {**info, "prompts": results["prompts"], "seeds_per_prompt": results["seeds_per_prompt"],
             "all_three_right": {f"{r['sampler']} {r['guidance']}": r["all"]["all"] for r in results["runs"]}}

@@ -10,35 +10,30 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
 
 from .. import sd14
-from ..cache import Capture
+from ..record import Capture, reads
 from ..models import SD14_REPO
 from ..photos import load_photo
-from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_webp, tile
+from .imaging import MARGIN, font, save_webp, tile_grid
+from .palette import INK
+
+GAP, NOTE = 8, 44  # pixels between tiles, and for the two-line note below them
 
 
 def grid(destination: Path, images, timesteps, alphas_cumprod, note: str, *, tile_size: int, columns: int) -> dict:
-    """Noisy pictures in rows of `columns`, each labelled with its timestep and the two factors."""
-    margin, gap, header, footer = 12, 8, 56, 44
-    rows = -(-len(timesteps) // columns)
-    width = 2 * margin + columns * (tile_size + gap) - gap
-    height = 2 * margin + rows * (header + tile_size + gap) + footer
-    canvas = Image.new("RGB", (width, height), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
+    """Noisy pictures in rows of `columns`, each labelled with its timestep and the two factors, above a note."""
     shown = {}
-    for index, (image, t) in enumerate(zip(images, timesteps)):
+    panels = []
+    for image, t in zip(images, timesteps):
         signal, spread = float(np.sqrt(alphas_cumprod[t])), float(np.sqrt(1 - alphas_cumprod[t]))
-        left = margin + (index % columns) * (tile_size + gap)
-        top = margin + (index // columns) * (header + tile_size + gap)
-        canvas.paste(tile(image, tile_size), (left, top + header))
-        draw_centred(draw, left + tile_size // 2, top, f"t = {t}", font(20))
-        draw_centred(draw, left + tile_size // 2, top + 28, f"picture x {signal:.3f}, noise x {spread:.3f}", font(14), MUTED)
+        panels.append((f"t = {t}", f"picture x {signal:.3f}, noise x {spread:.3f}", image))
         shown[int(t)] = [round(signal, 3), round(spread, 3)]
-    draw.text((margin, height - footer), note, font=font(14), fill=INK)
+    canvas = tile_grid(panels, tile_size=tile_size, columns=columns, header=56, fonts=(20, 14), gap=GAP, footer=GAP + NOTE)
+    ImageDraw.Draw(canvas).text((MARGIN, canvas.height - NOTE), note, font=font(14), fill=INK)
     save_webp(destination, canvas, quality=88)
-    return {"width": width, "height": height, "values_shown": shown}
+    return {"width": canvas.width, "height": canvas.height, "values_shown": shown}
 
 
 def photo(
@@ -61,6 +56,7 @@ def photo(
     return {**info, "space": "pixels", "photo": photo}
 
 
+@reads("timesteps", "alphas_cumprod_t", "latents", "decoded_noisy_latents")
 def latent(capture: Capture, destination: Path, *, tile_size: int = 224, columns: int = 3) -> dict:
     """Noise added to the photo's latent, as in SD's training, each noisy latent decoded by the VAE."""
     arrays = capture.arrays

@@ -12,11 +12,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from .imaging import INK, MUTED, font, save_webp
+from .imaging import font, save_webp
+from .palette import INK, MUTED, PAPER, PAPER_EDGE
 
 WIDTH = 1200
-PAPER = (255, 248, 225)
-BORDER = (214, 160, 40)
 
 
 NEEDS = "It needs a trained model: mini-sd (models/mini-sd) or Stable Diffusion 1.4. Render it with:"
@@ -42,7 +41,7 @@ def placeholder(figure_id: str, about: str, command: str, destination: Path) -> 
     height = 2 * margin + line_height * len(lines) + 12
     canvas = Image.new("RGB", (WIDTH, height), PAPER)
     draw = ImageDraw.Draw(canvas)
-    draw.rectangle((4, 4, WIDTH - 5, height - 5), outline=BORDER, width=6)
+    draw.rectangle((4, 4, WIDTH - 5, height - 5), outline=PAPER_EDGE, width=6)
     top = margin
     for text, typeface, fill in lines:
         draw.text((margin, top), text, font=typeface, fill=fill)
@@ -57,12 +56,12 @@ def placeholder_svg(figure_id: str, about: str, command: str, destination: Path)
     lines = textwrap.wrap(about, width=95)
     height = 220 + 26 * len(lines)
     svg = Svg(WIDTH, height, f"Placeholder for the figure {figure_id}", f"Not rendered yet. {about}")
-    svg.rect(4, 4, WIDTH - 8, height - 8, fill="#fff8e1", stroke="#d6a028", rx=10, stroke_width=6)
+    svg.rect(4, 4, WIDTH - 8, height - 8, fill=PAPER, stroke=PAPER_EDGE, rx=10, stroke_width=6)
     svg.text(40, 62, "PLACEHOLDER: this figure has not been rendered yet", 30, "start")
     for index, line in enumerate(lines):
         svg.text(40, 108 + 26 * index, line, 20, "start")
     bottom = 108 + 26 * len(lines) + 24
-    svg.text(40, bottom, NEEDS, 20, "start", "#646464")
+    svg.text(40, bottom, NEEDS, 20, "start", MUTED)
     svg.text(60, bottom + 30, command, 20, "start")
-    svg.text(40, bottom + 60, f"figure id: {figure_id}", 18, "start", "#646464")
+    svg.text(40, bottom + 60, f"figure id: {figure_id}", 18, "start", MUTED)
     return svg.save(destination)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import sd14
-from .svg import ACCENT, INK, LINE, MUTED, WARM, Svg
+from .palette import ACCENT, INK, LINE, MUTED, WARM
+from .svg import Svg
 
 
 def noise_schedule(destination: Path, *, steps: int = 50, marked: list[int] = (999, 750, 500, 250, 0)) -> dict:

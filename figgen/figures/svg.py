@@ -10,16 +10,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ..outputs import write_bytes
+from .palette import ACCENT, CARD, INK, LINE, MUTED, PALE
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
-INK = "#212121"
-MUTED = "#616161"
-CARD = "#ffffff"
-LINE = "#9e9e9e"
-ACCENT = "#3f51b5"  # indigo, the site's primary colour
-WARM = "#e64a19"  # deep orange, its accent
-PALE = "#e8eaf6"
-PALE_WARM = "#fbe9e7"
 
 
 def fmt(value: float) -> str:

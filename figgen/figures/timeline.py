@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .svg import ACCENT, INK, LINE, MUTED, WARM, Svg
+from .palette import ACCENT, INK, LINE, MUTED, WARM
+from .svg import Svg
 
 if sys.version_info >= (3, 11):
     import tomllib

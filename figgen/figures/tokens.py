@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..clip_vocab import MAX_LENGTH, sd14_tokenizer
-from .svg import ACCENT, INK, LINE, MUTED, PALE, PALE_WARM, WARM, Svg
+from .palette import ACCENT, INK, LINE, MUTED, PALE, PALE_GREY, PALE_WARM, WARM
+from .svg import Svg
 
 START, END = "<|startoftext|>", "<|endoftext|>"
 
@@ -51,7 +52,7 @@ def slots(destination: Path, *, prompt: str, columns: int = 11) -> dict:
         y = top + (index // columns) * (cell_h + gap)
         padding = index >= used
         marker = piece in (START, END) and not padding
-        fill, stroke = (("#f5f5f5", LINE) if padding else (PALE_WARM, WARM) if marker else (PALE, ACCENT))
+        fill, stroke = ((PALE_GREY, LINE) if padding else (PALE_WARM, WARM) if marker else (PALE, ACCENT))
         svg.rect(x, y, cell_w, cell_h, fill=fill, stroke=stroke, rx=6)
         label = "pad" if padding else readable(piece)
         svg.text(x + cell_w / 2, y + 21, label, 14, fill=MUTED if padding else INK, weight="bold" if not padding else "normal")

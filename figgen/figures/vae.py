@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from ..cache import Capture
-from .imaging import BACKGROUND, INK, MUTED, draw_centred, font, save_webp, tile
+from ..record import Capture, reads
+from .imaging import save_webp, tile, tile_grid
 
 
 def psnr(original: np.ndarray, reconstruction: np.ndarray) -> float:
@@ -28,25 +28,17 @@ def channel_images(latent: np.ndarray) -> list[np.ndarray]:
 
 
 def panels(destination: Path, pictures: list[tuple[str, str, np.ndarray]], tile_size: int, lossless: bool = True) -> dict:
-    """Pictures in a row, each with a title and a second line; nearest-neighbour for small grids."""
-    margin, gap, header = 12, 10, 50
-    width = 2 * margin + len(pictures) * (tile_size + gap) - gap
-    canvas = Image.new("RGB", (width, 2 * margin + header + tile_size), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    for index, (title, subtitle, picture) in enumerate(pictures):
-        left = margin + index * (tile_size + gap)
-        draw_centred(draw, left + tile_size // 2, margin, title, font(17), INK)
-        draw_centred(draw, left + tile_size // 2, margin + 22, subtitle, font(13), MUTED)
-        image = Image.fromarray(picture)
-        if image.width < tile_size:  # a latent: show its cells as cells
-            image = image.resize((tile_size, tile_size), Image.Resampling.NEAREST)
-            canvas.paste(image, (left, margin + header))
-        else:
-            canvas.paste(tile(picture, tile_size), (left, margin + header))
+    """Pictures in a row, each with a title and a second line; one smaller than a tile (a latent) is enlarged as blocks."""
+    pictures = [
+        (title, subtitle, tile(picture, tile_size, Image.Resampling.NEAREST) if picture.shape[1] < tile_size else picture)
+        for title, subtitle, picture in pictures
+    ]
+    canvas = tile_grid(pictures, tile_size=tile_size)
     save_webp(destination, canvas, lossless=lossless, quality=90)
     return {"width": canvas.width, "height": canvas.height}
 
 
+@reads("photo", "latents", "decoded_latents")
 def round_trip(capture: Capture, destination: Path, *, tile_size: int = 224) -> dict:
     arrays = capture.arrays
     original, reconstruction = arrays["photo"], arrays["decoded_latents"]
@@ -61,6 +53,7 @@ def round_trip(capture: Capture, destination: Path, *, tile_size: int = 224) -> 
     return {**info, "psnr_db": round(score, 2), "latent_channels": channels, "latent_side": side}
 
 
+@reads("photo", "decoded_latents")
 def detail(capture: Capture, destination: Path, *, box: list[float], tile_size: int = 320) -> dict:
     """A small square of the photo and of its round trip, enlarged side by side.
 
@@ -75,13 +68,14 @@ def detail(capture: Capture, destination: Path, *, box: list[float], tile_size: 
     x, y, size = round(box[0] * side), round(box[1] * side), max(1, round(box[2] * side))
     crop = (slice(y, y + size), slice(x, x + size))
     pictures = [
-        ("photo, enlarged", f"{size} x {size} pixels at ({x}, {y})", np.asarray(Image.fromarray(original[crop]).resize((tile_size, tile_size), Image.Resampling.NEAREST))),
-        ("after the VAE", f"PSNR of this patch {psnr(original[crop], reconstruction[crop]):.1f} dB", np.asarray(Image.fromarray(reconstruction[crop]).resize((tile_size, tile_size), Image.Resampling.NEAREST))),
+        ("photo, enlarged", f"{size} x {size} pixels at ({x}, {y})", original[crop]),
+        ("after the VAE", f"PSNR of this patch {psnr(original[crop], reconstruction[crop]):.1f} dB", reconstruction[crop]),
     ]
     info = panels(destination, pictures, tile_size)
     return {**info, "box_pixels": [x, y, size], "psnr_db": round(psnr(original[crop], reconstruction[crop]), 2)}
 
 
+@reads("final_latents", "image")
 def channels(capture: Capture, destination: Path, *, tile_size: int = 200) -> dict:
     """The 4 channels of a generated picture's final latent, beside the decoded picture."""
     arrays = capture.arrays
