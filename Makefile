@@ -8,10 +8,16 @@ BIN := $(VENV)/bin
 # CPU wheel of this version on disk; on a Linux GPU machine it fetches PyPI's
 # CUDA build of the same version.
 TORCH ?= torch==2.13.0
+# Everything else `make install` installs is pinned, with hashes, in this lock
+# file (torch and torch's CUDA-only packages are left out of it). `make lock`
+# writes it with uv, from pyproject.toml.
+LOCK ?= requirements.lock
+UV_VERSION ?= 0.13.8
+UV_VENV ?= .venv-uv
 SITE_DIR ?= site
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help venv install site serve figures list notebook bench gpu-wheels test clean distclean mini-model mini-quality
+.PHONY: help venv install lock site serve figures list notebook bench gpu-wheels test clean distclean mini-model mini-quality
 
 help:
 	@echo "make serve      install, build the site with --strict, serve it on http://127.0.0.1:8000"
@@ -25,21 +31,45 @@ help:
 	@echo "make bench      print capture overhead, UNet it/s, memory, render times (BENCH_ARGS=--model PATH)"
 	@echo "make gpu-wheels download the wheels scripts/gpu-check.sh installs on an offline GPU machine"
 	@echo "make install    create $(VENV) and install figgen with the site and test tools"
+	@echo "make lock       rewrite $(LOCK), the pinned versions make install installs (LOCK_ARGS=--upgrade to move them)"
 	@echo "make clean      remove the built site and the capture cache"
-	@echo "make distclean  clean, and remove $(VENV) too"
+	@echo "make distclean  clean, and remove $(VENV) and $(UV_VENV) too"
 
 venv: $(BIN)/python
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall when the project's dependencies change.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# Reinstall when the project's dependencies or their pins change.
+# torch goes first, without its dependencies, so that every other package comes
+# from the lock with its hash checked; the second torch line then adds only what
+# torch needs that the lock leaves out (on a GPU machine, its CUDA packages).
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install --no-deps "$(TORCH)"
+	$(BIN)/pip install --require-hashes -r $(LOCK)
 	$(BIN)/pip install "$(TORCH)"
-	$(BIN)/pip install -e ".[site,test]"
+	$(BIN)/pip install --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
+
+# The lock is resolved with uv, for every platform and for the Python versions
+# its pins allow (3.11.5 and newer), with torch pinned to $(TORCH) so that the
+# packages torch shares with the rest are pinned to versions it accepts; torch,
+# triton and the nvidia-*/cuda-* packages are then dropped from the file.
+# Pins already in $(LOCK) are kept unless LOCK_ARGS says otherwise
+# (--upgrade, or --upgrade-package NAME).
+$(UV_VENV)/bin/uv:
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install "uv==$(UV_VERSION)"
+
+lock: $(UV_VENV)/bin/uv
+	echo "$(TORCH)" | $(UV_VENV)/bin/uv pip compile pyproject.toml - --extra site --extra test \
+	    --universal --python-version 3.11.5 --no-python-downloads --generate-hashes \
+	    --custom-compile-command "make lock" --quiet $(LOCK_ARGS) --output-file $(LOCK)
+	awk 'BEGIN { print "# torch and its CUDA-only packages (triton, nvidia-*, cuda-*) are left out: make install installs torch itself." } \
+	    /^[a-z0-9]/ { drop = /^(torch|triton)[ =]|^(nvidia|cuda)-/ } !drop' $(LOCK) > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
 
 site: install
 	$(BIN)/mkdocs build --strict --site-dir $(SITE_DIR)
@@ -80,4 +110,4 @@ clean:
 	rm -rf $(SITE_DIR) .figgen-cache .pytest_cache
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(UV_VENV)
