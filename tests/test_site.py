@@ -162,3 +162,20 @@ def test_captions_name_the_model_from_the_provenance_and_fill_in_its_facts():
     assert records.startswith("Drawn by figgen from [mini-sd](mini-sd.md)'s own files") and "configuration" not in records
     placeholder = site_hook.describe({"placeholder": True}, "x.json")
     assert "has not been rendered yet" in placeholder and "will show" not in placeholder
+
+
+def test_a_misspelt_fact_in_a_caption_is_named_with_the_names_there_are(caplog):
+    """The hook warns (a failure under --strict) naming the figure, the unknown name and the known ones."""
+    import types
+
+    from figgen import site_hook
+
+    figure = load_catalogue().by_id("guidance-sweep")
+    page = types.SimpleNamespace(file=types.SimpleNamespace(src_uri="part4-unet.md"))
+    provenance = {"model": "mini-sd", "captures": [{"spec": {"prompt": "a red circle on a blue background", "seed": 3,
+                                                             "steps": 50, "guidance_scale": 1.0, "height": 64}}]}
+    assert site_hook.fill("Seed {seed}.", figure, provenance, page) == "Seed 3."
+    with caplog.at_level("WARNING", logger="mkdocs.hooks.figgen"):
+        assert site_hook.fill("Seed {sede}.", figure, provenance, page) == "Seed {sede}."
+    (warning,) = caplog.messages
+    assert "part4-unet.md: figure 'guidance-sweep' names 'sede'" in warning and "seed" in warning.split("known names")[1]
