@@ -1,4 +1,4 @@
-"""MkDocs hook: embeds catalogue figures in the chapters and serves MathJax locally.
+"""MkDocs hook: embeds catalogue figures in the chapters and turns formulas into MathML.
 
 A line that reads exactly
 
@@ -14,18 +14,18 @@ picture: the alt text and caption may name facts of the run ({model},
 missing file or an unknown fact is a warning, which `mkdocs build --strict`
 turns into a failure.
 
-MathJax comes from the django-static-mathjax package (a plain copy of
-MathJax 3), so formulas render with no network at all.
+Formulas ($...$ and $$...$$, marked by pymdownx.arithmatex) become MathML
+when the site is built, with latex2mathml. Every current browser draws
+MathML itself, so pages load no maths script at all.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import re
 from pathlib import Path
-
-from mkdocs.structure.files import File
 
 from figgen.catalogue import load_catalogue, specs_of
 from figgen.models import MINI_SD, SD14_REPO
@@ -36,8 +36,9 @@ log = logging.getLogger("mkdocs.hooks.figgen")
 FIGURE_LINE = re.compile(r"^\{\{ figure ([A-Za-z0-9_-]+) \}\}[ \t]*$", re.MULTILINE)
 # Anything else that looks like a figure line (indented, without spaces, misspelt) would ship as literal text.
 ALMOST_FIGURE_LINE = re.compile(r"^.*\{\{\s*figure\b.*$", re.MULTILINE)
-MATHJAX_PARTS = ("tex-svg.js", "input", "ui", "a11y", "sre")
-MATHJAX_SITE_DIR = "javascripts/mathjax"
+# What pymdownx.arithmatex (generic mode) writes for $...$ and $$...$$.
+INLINE_MATH = re.compile(r'<span class="arithmatex">\\\((.+?)\\\)</span>', re.S)
+DISPLAY_MATH = re.compile(r'<div class="arithmatex">\\\[(.+?)\\\]</div>', re.S)
 MINI_SD_PAGE = "mini-sd.md"
 
 catalogue = None
@@ -49,16 +50,20 @@ def on_config(config):
     return config
 
 
-def on_files(files, config):
-    import mathjax
+def mathml(latex: str, display: str, page) -> str:
+    """One formula as MathML; a formula latex2mathml cannot read is a warning (a failure under --strict)."""
+    from latex2mathml.converter import convert
 
-    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
-    for part in MATHJAX_PARTS:
-        paths = [es5 / part] if (es5 / part).is_file() else sorted(p for p in (es5 / part).rglob("*") if p.is_file())
-        for path in paths:
-            uri = f"{MATHJAX_SITE_DIR}/{path.relative_to(es5).as_posix()}"
-            files.append(File.generated(config, uri, abs_src_path=str(path)))
-    return files
+    try:
+        return convert(html.unescape(latex).strip(), display=display)
+    except Exception as error:  # the converter raises several kinds; each means "fix this formula"
+        log.warning(f"{page.file.src_uri}: the formula {latex!r} cannot be turned into MathML ({error})")
+        return latex
+
+
+def on_page_content(content, page, config, files):
+    content = DISPLAY_MATH.sub(lambda m: f'<div class="formula">{mathml(m.group(1), "block", page)}</div>', content)
+    return INLINE_MATH.sub(lambda m: mathml(m.group(1), "inline", page), content)
 
 
 def model_name(provenance: dict | None) -> str:

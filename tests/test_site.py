@@ -106,9 +106,17 @@ def test_the_notebook_page_is_built_with_its_stored_outputs(site):
     assert "training timesteps: 1000" in html
 
 
-def test_mathjax_is_served_by_the_site_itself(site):
-    assert (site / "javascripts" / "mathjax" / "tex-svg.js").stat().st_size > 1_000_000
-    assert (site / "javascripts" / "mathjax-loader.js").is_file()
+def test_formulas_are_mathml_and_no_page_loads_a_maths_script(site):
+    for page in ("part1-latent-diffusion", "part4-unet"):
+        markdown = (ROOT / "docs" / f"{page}.md").read_text()
+        formulas = re.findall(r"\$\$.+?\$\$|\$[^$\n]+?\$", markdown)
+        html = (site / page / "index.html").read_text()
+        assert len(formulas) >= 3 and html.count("<math ") == len(formulas), page
+        assert 'class="arithmatex"' not in html and "\\(" not in html, f"{page} still holds raw LaTeX"
+    part4 = (site / "part4-unet" / "index.html").read_text()
+    display = re.search(r'<div class="formula"><math [^>]*display="block".*?</math></div>', part4, re.S).group(0)
+    assert "<msqrt>" in display and "&#x003B5;" in display  # the square roots and the epsilon of x_t's formula
+    assert not list(site.rglob("*mathjax*")) and "mathjax" not in part4.lower()
 
 
 @pytest.mark.parametrize(
