@@ -208,10 +208,9 @@ def run_captures(pipe, specs: list[CaptureSpec], source: ModelSource, device: st
     """Run several captures that share a batch key in one pipeline call; one Capture per spec, in order."""
     import torch
 
-    if len({spec.batch_key() for spec in specs}) != 1:
-        raise ValueError("run_captures: these captures differ in more than prompt and seed")
-    if len(specs) > 1 and any(spec.attention for spec in specs):
-        raise ValueError("run_captures: a capture that records attention runs on its own")
+    if len({spec.batch_key() for spec in specs}) != 1 or (len(specs) > 1 and specs[0].attention):
+        raise ValueError("run_captures: these captures differ in more than prompt and seed "
+                         "(and a capture that records attention runs on its own)")
     first = specs[0]
     started = time.perf_counter()
     latent_side = first.height // pipe.vae_scale_factor

@@ -59,6 +59,7 @@ class Planned:
     capture_keys: list = field(default_factory=list)
     specs: list = field(default_factory=list)
     why: str = ""
+    provenance: dict | None = None  # what the figure's file records now (None: no file, or none recorded)
 
 
 @dataclass
@@ -231,6 +232,11 @@ def check_figure(figure: Figure, variant: str | None) -> None:
 # -- the plan -----------------------------------------------------------------------------------------------
 
 
+def is_current(provenance: dict | None, key: str) -> bool:
+    """True when a figure's recorded provenance says it was drawn under `key`."""
+    return provenance is not None and provenance.get("key") == key
+
+
 def is_stand_in(provenance: dict | None) -> bool:
     return provenance is not None and bool(provenance.get("placeholder") or provenance.get("fallback"))
 
@@ -260,28 +266,28 @@ def make_plan(figures_dir: Path, cache_dir: Path, figures: list[Figure], source:
         output = figures_dir / figure.output
         provenance = read_provenance(output) if output.exists() else None
         if figure.needs == "mini-sd" and not records_there:
-            planned.append(Planned(figure, SKIPPED, why=f"mini-sd's records are not in {models.MINI_SD_FOLDER}"))
+            planned.append(Planned(figure, SKIPPED, why=f"mini-sd's records are not in {models.MINI_SD_FOLDER}",
+                                   provenance=provenance))
             continue
         if figure.needs == "weights" and source is None:
             if output.exists() and not is_stand_in(provenance):
-                planned.append(Planned(figure, KEPT, why="rendered before; no model here to check it"))
+                planned.append(Planned(figure, KEPT, why="rendered before; no model here to check it", provenance=provenance))
             elif figure.fallback:
                 stand_in = fallback_figure(figure)
                 key = figure_key(stand_in, [])
-                current = provenance is not None and provenance.get("key") == key
-                planned.append(Planned(stand_in, CURRENT if current and not force else FALLBACK, key))
+                action = CURRENT if is_current(provenance, key) and not force else FALLBACK
+                planned.append(Planned(stand_in, action, key, provenance=provenance))
             else:
-                planned.append(Planned(figure, PLACEHOLDER))
+                planned.append(Planned(figure, PLACEHOLDER, provenance=provenance))
             continue
         if figure.needs == "weights" and source.kind == "mini" and drawn_by_sd14(provenance):
-            planned.append(Planned(figure, KEPT, why="drawn by SD 1.4; mini-sd never replaces it"))
+            planned.append(Planned(figure, KEPT, why="drawn by SD 1.4; mini-sd never replaces it", provenance=provenance))
             continue
         specs = specs_of(figure, variant)
         capture_keys = [capture_key(spec, source) for spec in specs]
         key = figure_key(figure, capture_keys)
-        current = output.exists() and provenance is not None and provenance.get("key") == key
-        action = CURRENT if current and not force else DRAW
-        planned.append(Planned(figure, action, key, capture_keys, specs))
+        action = CURRENT if is_current(provenance, key) and not force else DRAW
+        planned.append(Planned(figure, action, key, capture_keys, specs, provenance=provenance))
         if action == DRAW:
             for capture_key_value, spec in zip(capture_keys, specs):
                 if not capture_file(cache_dir, capture_key_value).is_file():

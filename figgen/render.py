@@ -32,8 +32,8 @@ from .catalogue import Catalogue, Figure, specs_of
 from .figures.placeholder import placeholder
 from .models import HOW_TO_GET_SD14, ModelSource
 from .outputs import provenance_path, read_provenance, remove_stale_temporaries, write_json
-from .plan import (CURRENT, DRAW, FALLBACK, KEPT, PLACEHOLDER, SKIPPED, Plan, drawn_by_sd14, is_stand_in, make_plan,
-                   renderer_function)
+from .plan import (CURRENT, DRAW, FALLBACK, KEPT, PLACEHOLDER, SKIPPED, Plan, drawn_by_sd14, is_current, is_stand_in,
+                   make_plan, renderer_function)
 from .record import MissingArray
 
 FIGURES_PACKAGE = Path(__file__).parent / "figures"
@@ -110,16 +110,11 @@ def placeholder_key(figure: Figure) -> str:
     )
 
 
-def is_current(project: Project, figure: Figure, key: str) -> bool:
-    provenance = read_provenance(project.output(figure))
-    return project.output(figure).exists() and provenance is not None and provenance.get("key") == key
-
-
 def write_placeholder(project: Project, figure: Figure) -> bool:
     """Write (or refresh) the placeholder of `figure`; False if it was already current."""
     destination = project.output(figure)
     key = placeholder_key(figure)
-    if is_current(project, figure, key):
+    if destination.exists() and is_current(read_provenance(destination), key):
         return False
     info = placeholder(figure.id, placeholder_about(figure), render_command(figure), destination)
     write_json(
@@ -235,6 +230,9 @@ def load_captures(project: Project, plan: Plan, source: ModelSource | None) -> t
                 log(f"warning: {error}; capturing '{spec.name}' again")
                 missing[key] = spec
                 continue
+            if capture is None:  # removed since the plan looked
+                missing[key] = spec
+                continue
             if capture.meta.get("model") != source.name or capture.meta.get("revision") != source.revision:
                 log(f"warning: cache entry {path} was recorded by {capture.meta.get('model')} (revision "
                     f"{str(capture.meta.get('revision'))[:12]}), not by {source.name}; capturing '{spec.name}' again")
@@ -244,10 +242,9 @@ def load_captures(project: Project, plan: Plan, source: ModelSource | None) -> t
     return found, missing
 
 
-def draw(project: Project, planned, captures: dict) -> dict:
-    """Render one planned figure from its captures; returns the renderer's info."""
-    figure, destination = planned.figure, project.output(planned.figure)
-    drawn_from = [captures[k] for k in planned.capture_keys]
+def draw(project: Project, figure: Figure, drawn_from: list) -> dict:
+    """Render one figure from its captures; returns the renderer's info."""
+    destination = project.output(figure)
     function = renderer_function(figure)
     try:
         for capture in drawn_from:
@@ -269,9 +266,9 @@ def write_figures(project: Project, plan: Plan, captures: dict) -> int:
     todo = plan.where(DRAW) + plan.where(FALLBACK)
     for number, planned in enumerate(todo, 1):
         started = time.perf_counter()
-        info = draw(project, planned, captures)
-        seconds = time.perf_counter() - started
         drawn_from = [captures[k] for k in planned.capture_keys]
+        info = draw(project, planned.figure, drawn_from)
+        seconds = time.perf_counter() - started
         record = provenance_for(planned.figure, planned.key, planned.capture_keys, drawn_from, info, seconds)
         if planned.action == FALLBACK:
             record["fallback"] = True
@@ -328,11 +325,10 @@ def render(project: Project, model: str | None, device: str, only: list[str] | N
 
 def status(project: Project, planned, source: ModelSource | None) -> str:
     """One line on whether a planned figure is current, for `figgen list`."""
-    destination = project.output(planned.figure)
-    provenance = read_provenance(destination)
+    provenance = planned.provenance
     if planned.action == SKIPPED:
         return f"skipped: {planned.why}"
-    if not destination.exists():
+    if not project.output(planned.figure).exists():
         return "missing"
     if provenance is None:
         return "no provenance (unknown origin)"

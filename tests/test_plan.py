@@ -162,3 +162,10 @@ def test_on_this_checkout_every_committed_figure_is_up_to_date(mini_sd):
     recorded = {p.figure.id: json.loads((ROOT / "docs" / "figures" / p.figure.output).with_suffix(".json").read_text())
                 for p in planned.figures}
     assert all(record["key"] for record in recorded.values())
+
+
+def test_a_cache_entry_that_vanishes_after_planning_is_captured_again(project, tiny_model, monkeypatch):
+    assert figgen(project, "render", "--model", str(tiny_model)) == 0
+    monkeypatch.setattr("figgen.render.load_capture", lambda path: None)  # as if deleted between plan and load
+    assert figgen(project, "render", "--model", str(tiny_model), "--force") == 0
+    assert json.loads((project["figures"] / "part1" / "seq.json").read_text())["placeholder"] is False
