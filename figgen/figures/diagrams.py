@@ -19,9 +19,24 @@ def shape(*dims: int) -> str:
     return " × ".join(str(d) for d in dims)
 
 
-def cascade(destination: Path) -> dict:
-    """The complete cascade diagram, from the configuration alone."""
-    return draw_cascade(destination, None)
+# The "you are here" versions of the cascade: which of its three groups each highlights, and what it says.
+HERE = {
+    "text-encoder": ({"text"}, "the CLIP text encoder"),
+    "vae": ({"vae"}, "the VAE, the picture compressor"),
+    "unet": ({"unet"}, "the UNet, the denoiser"),
+    "all": ({"text", "unet", "vae"}, "all three models, working together"),
+}
+
+
+def cascade(destination: Path, *, highlight: str | None = None) -> dict:
+    """The complete cascade diagram, from the configuration alone.
+
+    With `highlight` (a key of HERE) it is the small "you are here" version that opens a part: the same
+    boxes in the same places, details left out, the part's model in full colour and the others faded.
+    """
+    if highlight is not None and highlight not in HERE:
+        raise ValueError(f"highlight must be one of {', '.join(HERE)}, not {highlight!r}")
+    return draw_cascade(destination, None, highlight)
 
 
 @reads("decoded_latents", "image")
@@ -35,13 +50,13 @@ def cascade_with_run(capture: Capture, destination: Path) -> dict:
         spec = capture.meta["spec"]
         thumbnails["credit"] = (
             f"The two small pictures come from {capture.meta.get('model')}'s run of “{spec['prompt']}” "
-            f"({spec['width']} × {spec['height']} pixels),",
-            "not from SD 1.4; the prompt and every number above are SD 1.4's.",
+            f"({spec['width']} × {spec['height']} pixels), not from SD 1.4; the prompt and every number "
+            "above are SD 1.4's."
         )
     return draw_cascade(destination, thumbnails)
 
 
-def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
+def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | None = None) -> dict:
     unet, vae, text_encoder = sd14.meta_models()
     counts = {
         "text_encoder": sd14.count(text_encoder),
@@ -54,79 +69,123 @@ def draw_cascade(destination: Path, thumbnails: dict | None) -> dict:
     tokens = sd14.TEXT_ENCODER_CONFIG["max_position_embeddings"]
     size = sd14.IMAGE_SIZE
     steps = sd14.DEFAULT_STEPS
+    small = highlight is not None  # the "you are here" version: boxes and names only
+    lit, here = HERE[highlight] if small else ({"text", "unet", "vae"}, "")
+    latent = shape(channels, side, side)
 
+    width = 860
+    # Rows: the text row's boxes, then the denoising row's; the small version packs them closer.
+    row1, row2, box_h1, box_h2 = (56, 150, 52, 60) if small else (62, 250, 96, 124)
     svg = Svg(
-        1000, 496 if thumbnails and "credit" in thumbnails else 470,
-        "The Stable Diffusion 1.4 model cascade",
+        width, 0,
+        f"You are here: {here}" if small else "The Stable Diffusion 1.4 model cascade",
+        (f"The three models of Stable Diffusion 1.4 in a row, with {here} highlighted: the prompt goes through "
+         "the tokenizer and the CLIP text encoder; the UNet removes noise from a latent step by step, reading "
+         "the text embedding; the VAE decoder turns the final latent into the picture.") if small else
         f"The prompt is split into {tokens} tokens, which the CLIP text encoder ({millions(counts['text_encoder'])} "
         f"parameters) turns into a {tokens} by {hidden} embedding. The UNet ({millions(counts['unet'])} parameters) "
-        f"starts from random noise of {shape(channels, side, side)} and removes noise over {steps} steps, reading "
+        f"starts from random noise of {latent} and removes noise over {steps} steps, reading "
         f"the embedding at every step. The VAE decoder ({millions(counts['vae_decoder'])} parameters) turns the "
         f"final latent into a {shape(size, size, 3)} image.",
     )
-    svg.text(20, 34, "Stable Diffusion 1.4: three models in a row", 20, "start", weight="bold")
+    body, note = 16, 15  # detail lines and notes: 12.8 and 12 px in the text column
+    svg.text(16, 32, f"You are here: {here}" if small else "Stable Diffusion 1.4: three models in a row", 22,
+             "start", WARM if small else INK, "bold")
 
-    def box(x, y, w, h, title, lines, fill=PALE, stroke=ACCENT):
-        svg.rect(x, y, w, h, fill=fill, stroke=stroke)
-        svg.text(x + w / 2, y + 26, title, 15, weight="bold")
+    def box(group, x, y, w, h, title, lines, fill=PALE, stroke=ACCENT):
+        strong = small and group in lit and len(lit) == 1
+        svg.rect(x, y, w, h, fill=fill, stroke=WARM if strong else stroke, stroke_width=4 if strong else 1.5)
+        top = y + h / 2 - (len(lines) * 20 - 6) / 2 if lines else y + h / 2 + 7
+        svg.text(x + w / 2, top, title, 18, weight="bold")
         for index, line in enumerate(lines):
-            svg.text(x + w / 2, y + 48 + 19 * index, line, 13, fill=MUTED)
+            svg.text(x + w / 2, top + 24 + 20 * index, line, body, fill=MUTED)
 
-    def arrow(x1, y1, x2, y2, label, above=True):
+    def arrow(x1, y1, x2, y2, label=""):
         svg.line(x1, y1, x2, y2, stroke=MUTED, width=1.8, arrow=True)
-        svg.text((x1 + x2) / 2, (y1 + y2) / 2 + (-8 if above else 18), label, 12, fill=INK, weight="bold")
+        if label and not small:
+            svg.text((x1 + x2) / 2, min(y1, y2) - 10, label, note, fill=INK, weight="bold")
 
-    # Row 1: text.
-    svg.text(24, 108, "“a photograph of an", 14, "start")
-    svg.text(24, 126, "astronaut riding a horse”", 14, "start")
-    box(228, 80, 172, 70, "Tokenizer", ["CLIP BPE, 49,408 pieces"], fill=PALE_GREY, stroke=LINE)
-    box(470, 70, 210, 90, "CLIP text encoder", ["ViT-L/14 text half, frozen", f"{counts['text_encoder']:,} parameters"])
-    arrow(204, 115, 226, 115, "")
-    arrow(400, 115, 468, 115, f"{tokens} ids")
-    svg.rect(760, 78, 200, 74, fill=CARD, stroke=ACCENT, rx=4, extra=' stroke-dasharray="4 3"')
-    svg.text(860, 108, "text embedding", 14, weight="bold")
-    svg.text(860, 130, shape(tokens, hidden), 14, fill=ACCENT, weight="bold")
-    arrow(680, 115, 758, 115, "")
+    def group(name):
+        return svg.group(1.0 if name in lit else 0.3)
+
+    # Row 1: the text.
+    with group("text"):
+        mid1 = row1 + box_h1 / 2
+        if small:
+            svg.text(16, mid1 + 6, "prompt", 18, "start", INK, "bold")
+        else:
+            for index, line in enumerate(("“a photograph", "of an astronaut", "riding a horse”")):
+                svg.text(16, mid1 - 14 + 20 * index, line, note, "start")
+        box("text", 172, row1, 124, box_h1, "Tokenizer", [] if small else ["49,408", "word pieces"],
+            fill=PALE_GREY, stroke=LINE)
+        box("text", 380, row1, 220, box_h1, "CLIP text encoder",
+            [] if small else ["frozen", f"{counts['text_encoder']:,}", "parameters"])
+        arrow(152, mid1, 170, mid1)
+        arrow(296, mid1, 378, mid1, f"{tokens} ids")
+        svg.rect(660, row1 + (0 if small else 14), 184, box_h1 - (0 if small else 28), fill=CARD, stroke=ACCENT, rx=4,
+                 extra=' stroke-dasharray="4 3"')
+        svg.text(752, mid1 + (6 if small else -4), "text embedding", 17, weight="bold")
+        if not small:
+            svg.text(752, mid1 + 20, shape(tokens, hidden), 17, fill=ACCENT, weight="bold")
+        arrow(600, mid1, 658, mid1)
+        # The hand-off to the UNet, read at every step.
+        gap = (row1 + box_h1 + row2) / 2
+        svg.path(f"M 752 {row1 + box_h1 - (0 if small else 14)} L 752 {gap} L 395 {gap} L 395 {row2 - 2}",
+                 stroke=ACCENT, width=1.8, arrow=True)
+        if not small:
+            svg.text(574, gap - 10, "read at every step, through cross-attention", note, fill=ACCENT)
 
     # Row 2: the denoising loop.
-    svg.rect(40, 250, 170, 80, fill=PALE_GREY, stroke=LINE)
-    svg.text(125, 282, "random noise", 15, weight="bold")
-    svg.text(125, 304, f"latent {shape(channels, side, side)}", 13, fill=MUTED)
-    box(330, 230, 300, 120, "UNet denoiser", [f"{counts['unet']:,} parameters",
-                                              f"run {steps} times: one step each", "2 predictions per step (guidance)"],
-        fill=PALE_WARM, stroke=WARM)
-    arrow(210, 290, 328, 290, shape(channels, side, side))
-    svg.path("M 860 152 L 860 200 L 480 200 L 480 228", stroke=ACCENT, width=1.8, arrow=True)
-    svg.text(675, 193, f"read at every step through cross-attention ({shape(tokens, hidden)})", 12, fill=ACCENT)
-    svg.path("M 600 350 C 600 405 360 405 360 354", stroke=WARM, width=1.8, arrow=True)
-    svg.text(480, 420, f"× {steps} steps: each step's latent goes back in, a little less noisy", 12, "middle", WARM, "bold")
+    mid2 = row2 + box_h2 / 2
+    with group("unet"):
+        box("unet", 12, row2 + (0 if small else 20), 148, box_h2 - (0 if small else 40), "noise" if small else "random noise",
+            [] if small else [latent], fill=PALE_GREY, stroke=LINE)
+        box("unet", 280, row2, 230, box_h2, "UNet denoiser",
+            [] if small else [f"{counts['unet']:,} parameters", f"runs {steps} times", "2 predictions a step"],
+            fill=PALE_WARM, stroke=WARM)
+        arrow(160, mid2, 278, mid2, latent)
+        arrow(510, mid2, 628, mid2, latent)
+        bottom = row2 + box_h2
+        svg.path(f"M 490 {bottom} C 490 {bottom + 52} 300 {bottom + 52} 300 {bottom + 4}", stroke=WARM, width=1.8,
+                 arrow=True)
+        svg.text(395, bottom + 66, f"× {steps} steps: the latent goes round again, a little less noisy", note,
+                 "middle", WARM, "bold")
+    with group("vae"):
+        box("vae", 630, row2, 136, box_h2, "VAE decoder",
+            [] if small else [f"{counts['vae_decoder']:,}", "parameters"])
+        image_x, image_y, image_side = 780, mid2 - 34, 68
+        if thumbnails:
+            svg.image(image_x, image_y, image_side, image_side, thumbnails["image"])
+        else:
+            svg.rect(image_x, image_y, image_side, image_side, fill="#e3f2fd", stroke=INK, rx=4)
+            svg.path(f"M {image_x + 2} {image_y + 66} L {image_x + 25} {image_y + 34} L {image_x + 40} {image_y + 49} "
+                     f"L {image_x + 50} {image_y + 39} L {image_x + 66} {image_y + 66} Z", stroke="none", fill="#81c784")
+            svg.circle(image_x + 50, image_y + 19, 7, fill="#ffb300")
+        arrow(766, mid2, 778, mid2)
+        svg.text(image_x + image_side / 2, image_y + image_side + 22, "picture", 17, weight="bold")
+        if not small:
+            svg.text(width - 12, image_y + image_side + 42, shape(size, size, 3), note, "end", MUTED)
 
-    # Row 2, right: decode.
-    box(730, 250, 150, 80, "VAE decoder", [f"{counts['vae_decoder']:,}", "parameters"])
-    if thumbnails:
-        svg.image(905, 256, 68, 68, thumbnails["image"])
-        svg.image(40, 338, 56, 56, thumbnails["noise"])
-        svg.text(104, 362, "this run's noise,", 12, "start", MUTED)
-        svg.text(104, 378, "decoded", 12, "start", MUTED)
-        if "credit" in thumbnails:
-            for index, line in enumerate(thumbnails["credit"]):
-                svg.text(20, 464 + 16 * index, line, 12, "start", WARM)
-    else:
-        svg.rect(905, 256, 68, 68, fill="#e3f2fd", stroke=INK, rx=4)
-        svg.path("M 907 322 L 930 290 L 945 305 L 955 295 L 971 322 Z", stroke="none", fill="#81c784")
-        svg.circle(955, 275, 7, fill="#ffb300")
-    svg.text(939, 346, "image", 13, weight="bold")
-    svg.text(939, 362, shape(size, size, 3), 12, fill=MUTED)
-    arrow(630, 290, 728, 290, shape(channels, side, side))
-    arrow(880, 290, 903, 290, "")
-    svg.text(
-        20, 446,
-        f"The whole VAE (encoder too, used in training and image-to-image) has {counts['vae']:,} parameters. "
-        f"All numbers are computed from SD 1.4's configuration.",
-        12, "start", MUTED,
-    )
+    y = row2 + box_h2 + 100 if small else row2 + box_h2 + 112
+    if not small:
+        if thumbnails:
+            svg.image(16, row2 + box_h2 - 10, 56, 56, thumbnails["noise"])
+            svg.text(80, row2 + box_h2 + 14, "this run's noise,", note, "start", MUTED)
+            svg.text(80, row2 + box_h2 + 32, "decoded", note, "start", MUTED)
+        y = svg.paragraph(
+            16, y,
+            f"The whole VAE (its encoder too, used in training and image-to-image) has {counts['vae']:,} parameters. "
+            "All numbers are computed from SD 1.4's configuration.",
+            note, width - 32, fill=MUTED,
+        )
+        if thumbnails and "credit" in thumbnails:
+            y = svg.paragraph(16, y + 4, thumbnails["credit"], note, width - 32, fill=WARM)
+    svg.height = y - (8 if small else 0)
     info = svg.save(destination)
-    return {**info, "parameters": counts, "thumbnails": sorted(k for k in thumbnails if k != "credit") if thumbnails else []}
+    return {
+        **info, "parameters": counts, "highlight": highlight,
+        "thumbnails": sorted(k for k in thumbnails if k != "credit") if thumbnails else [],
+    }
 
 
 def compression(destination: Path) -> dict:

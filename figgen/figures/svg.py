@@ -2,15 +2,29 @@
 
 Figures draw on a light card so that they read the same in the site's
 light and dark themes.
+
+An SVG scales with the column it sits in, its text with it. The site's text
+column is CONTENT_WIDTH pixels wide on a desktop screen (Material's layout
+with both sidebars, measured in Chromium at 1220 to 1599 px wide windows;
+wider screens get a wider column), so a font size of `s` units on a canvas
+`w` units wide shows as s × CONTENT_WIDTH / w pixels. Every text must show
+at MIN_TEXT_PX or more: `Svg.text` refuses anything smaller, and
+tests/test_figure_text.py checks every committed SVG.
 """
 
 from __future__ import annotations
 
+import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ..outputs import write_bytes
 from .palette import ACCENT, CARD, INK, LINE, MUTED, PALE
+
+CONTENT_WIDTH = 688  # px: the narrowest desktop text column of the site (see above)
+MIN_TEXT_PX = 12  # the smallest text a reader should have to read
+CHAR_WIDTH = 0.56  # a character's average width in this font, as a share of its size (for wrapping)
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
@@ -25,8 +39,12 @@ class Svg:
         self.parts: list[str] = [
             f"<title>{escape(title)}</title>",
             f"<desc>{escape(description)}</desc>",
-            f'<rect x="0" y="0" width="{fmt(width)}" height="{fmt(height)}" rx="12" fill="{CARD}"/>',
         ]
+
+    @property
+    def min_font(self) -> float:
+        """The smallest font size, in this canvas's units, that shows at MIN_TEXT_PX in the text column."""
+        return MIN_TEXT_PX * max(self.width, CONTENT_WIDTH) / CONTENT_WIDTH
 
     def add(self, element: str) -> None:
         self.parts.append(element)
@@ -42,6 +60,23 @@ class Svg:
             f'<text x="{fmt(x)}" y="{fmt(y)}" font-size="{fmt(size)}" text-anchor="{anchor}" '
             f'fill="{fill}" font-weight="{weight}"{extra}>{escape(content)}</text>'
         )
+
+    def paragraph(self, x, y, content: str, size: float, max_width: float, anchor="start", fill=INK,
+                  weight="normal", leading=1.3) -> float:
+        """`content` wrapped to `max_width` units, one <text> per line; returns the baseline after the last line."""
+        for line in textwrap.wrap(content, width=max(10, int(max_width / (size * CHAR_WIDTH)))):
+            self.text(x, y, line, size, anchor, fill, weight)
+            y += size * leading
+        return y
+
+    @contextmanager
+    def group(self, opacity: float = 1.0):
+        """Everything drawn inside, as one group (faded when opacity < 1)."""
+        self.add(f'<g opacity="{fmt(opacity)}">')
+        try:
+            yield
+        finally:
+            self.add("</g>")
 
     def line(self, x1, y1, x2, y2, stroke=LINE, width=1.5, dash: str | None = None, arrow=False) -> None:
         extra = f' stroke-dasharray="{dash}"' if dash else ""
@@ -84,7 +119,9 @@ class Svg:
             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
             f'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="{MUTED}"/></marker></defs>'
         )
-        body = "\n".join(self.parts)
+        # The card behind everything, sized when the picture is written (a renderer may grow its height).
+        card = f'<rect x="0" y="0" width="{fmt(self.width)}" height="{fmt(self.height)}" rx="12" fill="{CARD}"/>'
+        body = "\n".join([*self.parts[:2], card, *self.parts[2:]])
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {fmt(self.width)} {fmt(self.height)}" '
             f'width="{fmt(self.width)}" height="{fmt(self.height)}" role="img" font-family="{FONT}">\n'
