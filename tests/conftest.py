@@ -10,6 +10,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,38 @@ def real_docs(tmp_path) -> Path:
     (target / "figgen").mkdir()
     shutil.copy(ROOT / "figgen" / "site_hook.py", target / "figgen" / "site_hook.py")
     return target
+
+
+def build(project: Path, site: Path) -> subprocess.CompletedProcess:
+    """`mkdocs build --strict` of the project in `project` into `site`."""
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=project, capture_output=True, text=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """The project's site, built once per test session with --strict."""
+    site = tmp_path_factory.mktemp("site")
+    result = build(ROOT, site)
+    assert result.returncode == 0, result.stderr
+    return site
+
+
+@pytest.fixture(scope="session")
+def site_url(site) -> str:
+    """The built site served over HTTP on 127.0.0.1 (base URL, ending in '/')."""
+    from figgen.sitecheck import serve
+
+    with serve(site) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's), driven by Playwright."""
+    from figgen.sitecheck import chromium
+
+    with chromium() as browser:
+        yield browser

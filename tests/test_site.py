@@ -2,8 +2,6 @@
 
 import json
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin
@@ -13,7 +11,7 @@ import yaml
 
 from figgen.catalogue import load_catalogue
 
-from conftest import ROOT
+from conftest import ROOT, build
 
 
 class Images(HTMLParser):
@@ -27,21 +25,6 @@ class Images(HTMLParser):
             self.images.append(attrs)
         if tag == "a" and "href" in attrs:
             self.links.append(attrs["href"])
-
-
-def build(project: Path, site: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=project, capture_output=True, text=True,
-    )
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    site = tmp_path_factory.mktemp("site")
-    result = build(ROOT, site)
-    assert result.returncode == 0, result.stderr
-    return site
 
 
 def resolve(site: Path, page: Path, url: str) -> Path:
