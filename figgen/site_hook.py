@@ -171,6 +171,25 @@ def describe(provenance: dict, provenance_link: str, mini_link: str = MINI_SD_PA
     return "; ".join(parts) + f". [Provenance]({provenance_link})"
 
 
+def viewer_attributes(figure, image: Path, link: str, provenance: dict, page) -> str:
+    """For a figure whose renderer wrote every step's frames: where the step viewer finds their index
+    (relative to the figure's picture) and whether it takes the picture's place or goes under it.
+
+    docs/javascripts/step-viewer.js builds the viewer from it; without JavaScript the figure stays as drawn.
+    """
+    index = provenance.get("steps_index")
+    if not index:
+        return ""
+    if not (image.parent / index).is_file():
+        log.warning(
+            f"{page.file.src_uri}: the step frames of {image.name} are missing ({image.parent / index}); "
+            f"run `figgen render --force --only {figure.id}` to write them again"
+        )
+        return ""
+    mode = provenance.get("viewer", "add")
+    return f", data-steps: {index}, data-viewer: {mode}"
+
+
 def figure_markdown(figure_id: str, page, config) -> str:
     figure = catalogue.by_id(figure_id)
     figures_dir = Path(config["docs_dir"]) / "figures"
@@ -194,7 +213,7 @@ def figure_markdown(figure_id: str, page, config) -> str:
         size = f' width="{provenance["width"]}" height="{provenance["height"]}"'
     return (
         f'![{alt}]({link}){{ loading=lazy{size} }}\n\n'
-        f"/// caption\n    attrs: {{id: fig-{figure.id}, class: figgen-caption}}\n\n"
+        f"/// caption\n    attrs: {{id: fig-{figure.id}, class: figgen-caption{viewer_attributes(figure, image, link, provenance, page)}}}\n\n"
         f"{fill(figure.caption, figure, provenance, page)}\n\n"
         f'<span class="figgen-provenance">{describe(provenance, provenance_link, mini_link)}</span>\n'
         "///\n"

@@ -129,3 +129,62 @@ def test_a_chapter_downloads_at_most_its_budget_on_a_first_visit(path, seen):
     weight = seen[0].bytes_loaded
     print(f"/{path}: {weight / 1e3:.0f} KB on a first visit, scrolled to the end")
     assert 100_000 < weight <= CHAPTER_BUDGET_BYTES
+
+
+VIEWER = "#fig-denoise-renoise-animation .step-viewer"
+
+
+def test_the_step_viewer_works_by_keyboard_and_announces_each_step(browser, site_url):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(site_url + "part1-latent-diffusion/")
+    viewer = page.locator(VIEWER)
+    viewer.scroll_into_view_if_needed()
+    readout = viewer.locator(".step-viewer__readout")
+    slider = viewer.get_by_role("slider", name="Denoising step")
+    noisy = viewer.locator("img").first
+    assert page.locator("#fig-denoise-renoise-animation > p:has(img)").is_hidden(), "the animation should give way"
+    assert readout.get_attribute("aria-live") == "off"  # nothing is announced before the reader acts
+    steps = int(slider.get_attribute("max")) - 1
+
+    slider.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert readout.inner_text().startswith(f"Step 4 of {steps} · timestep ")
+    assert readout.get_attribute("aria-live") == "polite"
+    assert "Step 4 of" in slider.get_attribute("aria-valuetext")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=noisy.element_handle())
+    assert noisy.get_attribute("src").endswith("xt-004.webp")
+    assert "step 4 of" in noisy.get_attribute("alt")
+
+    page.keyboard.press("End")
+    assert readout.inner_text().startswith("Finished")
+    page.keyboard.press("Home")
+    assert readout.inner_text().startswith(f"Step 1 of {steps}")
+
+    page.keyboard.press("Space")  # play
+    play = viewer.get_by_role("button", name="Pause")
+    play.wait_for()
+    page.wait_for_timeout(700)
+    page.keyboard.press("Space")  # pause
+    viewer.get_by_role("button", name="Play").wait_for()
+    reached = int(slider.input_value())
+    assert 1 < reached <= steps + 1
+    assert readout.get_attribute("aria-live") == "polite"
+
+    viewer.get_by_role("button", name="Previous step").focus()
+    page.keyboard.press("Enter")
+    assert int(slider.input_value()) == reached - 1
+    page.keyboard.press("ArrowRight")  # arrows work from the buttons too
+    assert int(slider.input_value()) == reached
+    context.close()
+
+
+def test_without_javascript_the_figure_stays_as_drawn(browser, site_url):
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site_url + "part1-latent-diffusion/")
+    figure = page.locator("#fig-denoise-renoise-animation")
+    assert figure.locator("img").first.is_visible()
+    assert figure.locator(".step-viewer").count() == 0
+    context.close()

@@ -9,6 +9,7 @@ import base64
 import importlib
 import inspect
 import io
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,7 +19,7 @@ import pytest
 from PIL import Image
 
 from figgen.catalogue import PhotoSpec, load_catalogue
-from figgen.figures import attention, compare, denoise, diagrams, embedding, noising, story, vae
+from figgen.figures import attention, compare, denoise, diagrams, embedding, noising, steps, story, vae
 from figgen.figures.imaging import MARGIN, tile_grid
 from figgen.record import Capture
 
@@ -178,6 +179,34 @@ def test_animation_has_a_frame_per_step_then_holds_the_final_picture(tmp_path):
         image.seek(3)
         image.load()
         assert image.info["duration"] == 900
+
+
+def test_step_frames_hold_every_steps_pictures_and_an_index_of_timesteps_and_noise_levels(tmp_path):
+    capture = generation(steps=4, image=YELLOW)
+    folder = tmp_path / "anim-steps"
+    folder.mkdir()
+    (folder / "xt-007.webp").write_bytes(b"a frame of an earlier, longer run")
+    info = denoise.animation(capture, tmp_path / "anim.webp", tile_size=SIZE, lossless=True)
+    assert info["steps_index"] == "anim-steps/index.json" and info["viewer"] == "replace"
+    index = json.loads((folder / "index.json").read_text())
+    alphas = capture.arrays["alphas_cumprod_t"]
+    assert [step["step"] for step in index["steps"]] == [1, 2, 3, 4]
+    assert [step["timestep"] for step in index["steps"]] == capture.arrays["timesteps"].tolist()
+    np.testing.assert_allclose([step["noise_level"] for step in index["steps"]], np.sqrt(1 - alphas), atol=1e-4)
+    for number, step in enumerate(index["steps"]):
+        assert near(pixels(folder / step["xt"]), capture.arrays["decoded_latents"][number][0, 0])
+        assert near(pixels(folder / step["x0"]), capture.arrays["decoded_pred_original_sample"][number][0, 0])
+    assert near(pixels(folder / index["final"]), YELLOW)
+    assert pixels(folder / index["final"]).shape == (SIZE, SIZE, 3)
+    assert not (folder / "xt-007.webp").exists(), "a stale frame of an earlier run is left for the viewer"
+    board = story.board(capture, tmp_path / "board.webp", show_steps=[2], tile_size=SIZE)
+    assert board["viewer"] == "add" and (tmp_path / "board-steps" / "index.json").is_file()
+
+
+def test_step_frames_are_shrunk_to_the_largest_size_asked_for(tmp_path):
+    capture = generation(steps=2)
+    steps.write_step_frames(capture, tmp_path / "run.webp", max_size=8)
+    assert pixels(tmp_path / "run-steps" / "xt-001.webp").shape == (8, 8, 3)
 
 
 def test_noise_and_image_shows_the_predicted_noise_as_colour_above_the_predicted_picture(tmp_path):

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 from ..record import Capture, reads
 from .imaging import MARGIN, draw_centred, font, save_animated_webp, save_webp, tile, tile_grid
 from .palette import INK
+from .steps import READS as STEP_READS, write_step_frames
 
 ROW_LABELS = ("noisy latent x_t", "predicted x0")
 # Layout, in pixels (MARGIN, the outer margin, is every raster figure's): gap between tiles,
@@ -64,7 +65,7 @@ def sequence(
     return two_rows(capture, destination, show_steps, rows, ROW_LABELS, tile_size=tile_size, quality=quality, lossless=lossless)
 
 
-@reads("timesteps", "decoded_latents", "decoded_pred_original_sample", "image")
+@reads(*STEP_READS)
 def animation(
     capture: Capture,
     destination: Path,
@@ -75,7 +76,11 @@ def animation(
     quality: int = 80,
     lossless: bool = False,
 ) -> dict:
-    """One frame per step (x_t | x0), then a last frame holding the final image."""
+    """One frame per step (x_t | x0), then a last frame holding the final image.
+
+    The same frames, one picture each, go beside it for the site's step viewer, which takes the
+    animation's place in a browser that runs JavaScript.
+    """
     timesteps = capture.arrays["timesteps"]
     count = len(timesteps)
 
@@ -96,7 +101,8 @@ def animation(
     frames.append(frame(final, final, "finished: the final latent, decoded"))
     durations = [frame_ms] * count + [final_hold_ms]
     save_animated_webp(destination, frames, durations, quality=quality, lossless=lossless)
-    return {"width": frames[0].width, "height": frames[0].height, "frames": len(frames)}
+    viewer = write_step_frames(capture, destination)
+    return {"width": frames[0].width, "height": frames[0].height, "frames": len(frames), "viewer": "replace", **viewer}
 
 
 def latent_as_colour(latent: np.ndarray) -> np.ndarray:

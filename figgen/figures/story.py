@@ -12,6 +12,7 @@ from .denoise import check_steps
 from .embedding import diverging
 from .imaging import MARGIN, font, save_webp, tile, tile_grid
 from .palette import CARD, INK, MUTED
+from .steps import READS as STEP_READS, write_step_frames
 from .tokens import readable
 
 PROMPT_LINE = 34  # pixels below the strip for the prompt
@@ -27,8 +28,9 @@ def token_list(tokens: list[str], size: int) -> Image.Image:
     return card
 
 
-@reads("timesteps", "prompt_embeds", "decoded_latents", "decoded_pred_original_sample", "image")
+@reads("prompt_embeds", *STEP_READS)
 def board(capture: Capture, destination: Path, *, show_steps: list[int], tile_size: int = 200) -> dict:
+    """The strip, and beside it every step's pictures for the site's step viewer (shown under the strip)."""
     arrays, meta = capture.arrays, capture.meta
     check_steps(capture, show_steps)
     tokens = [readable(t) for t in meta["tokens"]]
@@ -48,4 +50,5 @@ def board(capture: Capture, destination: Path, *, show_steps: list[int], tile_si
     prompt = meta["spec"]["prompt"]
     ImageDraw.Draw(canvas).text((MARGIN, canvas.height - MARGIN - PROMPT_LINE + 10), f"prompt: \u201c{prompt}\u201d", font=font(15), fill=INK)
     save_webp(destination, canvas, quality=90)
-    return {"width": canvas.width, "height": canvas.height, "panels": len(panels)}
+    viewer = write_step_frames(capture, destination)
+    return {"width": canvas.width, "height": canvas.height, "panels": len(panels), "viewer": "add", **viewer}
