@@ -116,7 +116,7 @@ def write_placeholder(project: Project, figure: Figure) -> bool:
     key = placeholder_key(figure)
     if destination.exists() and is_current(read_provenance(destination), key):
         return False
-    info = placeholder(figure.id, placeholder_about(figure), render_command(figure), destination)
+    info = placeholder(figure.id, placeholder_about(figure), destination)
     write_json(
         provenance_path(destination),
         {

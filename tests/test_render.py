@@ -478,7 +478,10 @@ def test_an_svg_figure_gets_an_svg_placeholder(project, tmp_path, monkeypatch):
     assert figgen(project, "render") == 0
     root = ET.parse(project["figures"] / "part1" / "seq.svg").getroot()
     words = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
-    assert "PLACEHOLDER" in words and "--only seq" in words
+    assert "PLACEHOLDER" in words and "figure id: seq" in words
+    # Readers see the card: the command that renders it is in the provenance file, not in the picture.
+    assert "figgen" not in words and "--only" not in words
+    assert "--only seq" in json.loads((project["figures"] / "part1" / "seq.json").read_text())["render_with"]
 
 
 def test_a_comparison_figure_falls_back_without_weights_too(project, tmp_path, monkeypatch):

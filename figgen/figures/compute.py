@@ -64,56 +64,62 @@ def percent(share: float) -> str:
     return "under 0.1%" if share < 0.001 else f"{share:.1%}"
 
 
+def plain(flops: float) -> str:
+    """A FLOP count in words: '803 billion sums'."""
+    for size, name in ((1e15, "thousand trillion"), (1e12, "trillion"), (1e9, "billion")):
+        if flops >= size:
+            return f"{flops / size:,.0f} {name} sums"
+    return f"{flops:,.0f} sums"
+
+
 def flops(destination: Path) -> dict:
     numbers = measure()
     latent, pixels, ratio = numbers["unet_call_latent"], numbers["unet_call_pixels"], numbers["pixel_to_latent_ratio"]
     generation = numbers["generation"]
     total = sum(generation.values())
+    width, left, bar_w = 688, 16, 420  # drawn at the text column's own width: a unit is a pixel
 
     svg = Svg(
-        960, 460,
+        width, 0,
         "Where Stable Diffusion 1.4's compute goes",
         f"One UNet prediction on a 64 by 64 latent costs {tera(latent)}; the same network on 512 by 512 pixels "
         f"would cost {tera(pixels)}, {ratio:,.0f} times more. A whole 50-step generation costs {tera(total)}, "
         f"almost all of it in the UNet.",
     )
-    svg.text(20, 34, "Why diffusion runs on latents: floating-point operations (FLOP)", 20, "start", weight="bold")
-    # Part 1: one UNet call, latent vs pixels, bars on a shared linear scale.
-    left, bar_w = 330, 470
-    svg.text(20, 74, "One UNet prediction (batch of 1)", 15, "start", weight="bold")
-    for row, (label, value, colour) in enumerate(
-        [("on a 64 × 64 latent", latent, ACCENT), ("same network, 512 × 512 pixels", pixels, WARM)]
-    ):
-        y = 94 + row * 44
-        svg.text(left - 10, y + 20, label, 13, "end")
-        svg.rect(left, y, max(2.0, bar_w * value / pixels), 28, fill=colour, stroke=colour, rx=3)
-        svg.text(left + max(2.0, bar_w * value / pixels) + 8, y + 19, tera(value), 13, "start", INK, "bold")
-    svg.text(
-        20, 196,
-        f"On pixels the same UNet needs {ratio:,.0f} times the arithmetic: its self-attention grows with the "
-        "square of the number of positions.",
-        12, "start", MUTED,
-    )
+    svg.text(left, 30, "Working on the small latent saves most of the work", 19, "start", weight="bold")
 
-    # Part 2: one generation, split by model.
-    svg.text(20, 246, f"One whole generation: {tera(total)}", 15, "start", weight="bold")
-    for row, (label, value) in enumerate(generation.items()):
-        y = 266 + row * 44
-        share = value / total
-        svg.text(left - 10, y + 20, label, 13, "end")
-        svg.rect(left, y, max(2.0, bar_w * share), 28, fill=PALE if row != 1 else ACCENT, stroke=ACCENT, rx=3)
-        svg.text(left + max(2.0, bar_w * share) + 8, y + 19, f"{tera(value)} ({percent(share)})", 13, "start", INK, "bold")
-    svg.text(
-        20, 420,
-        "Counted with PyTorch's FLOP counter on SD 1.4's exact layer shapes (networks built from its configuration, "
-        "no weights).",
-        12, "start", MUTED,
+    def bar(y, label, share, colour, fill, value):
+        svg.text(left, y, label, 15, "start", INK)
+        w = max(3.0, bar_w * share)
+        svg.rect(left, y + 8, w, 26, fill=fill, stroke=colour, rx=3)
+        svg.text(left + w + 10, y + 27, value, 15, "start", INK, "bold")
+        return y + 62
+
+    # Part 1: one prediction of the UNet, on the latent and on the full-size picture, on one scale.
+    svg.text(left, 70, "The work of one denoising step (one UNet prediction)", 16, "start", ACCENT, "bold")
+    y = bar(100, "on the small latent, 64 × 64 (what SD 1.4 does)", latent / pixels, ACCENT, ACCENT, "1 ×")
+    y = bar(y, "on the full-size picture, 512 × 512", 1.0, WARM, WARM, f"{ratio:,.0f} ×")
+    y = svg.paragraph(left, y, f"On the full-size picture, the same UNet would need {ratio:,.0f} times the work "
+                               f"for every step ({plain(latent)} become {plain(pixels)}).", 14, width - 2 * left,
+                      fill=MUTED)
+
+    # Part 2: one whole picture, split by model.
+    svg.text(left, y + 28, "Where the work of one whole picture goes", 16, "start", ACCENT, "bold")
+    y += 58
+    names = {
+        "text": "reading the prompt (text encoder)",
+        "unet": f"denoising: {2 * sd14.DEFAULT_STEPS} UNet predictions",
+        "vae": "decoding the picture (VAE decoder)",
+    }
+    for (key, value), name in zip(generation.items(), names.values()):
+        unet = key.startswith("UNet")
+        y = bar(y, name, value / total, ACCENT, ACCENT if unet else PALE, percent(value / total))
+    y = svg.paragraph(
+        left, y,
+        f"One whole picture: {plain(total)}. Counted with PyTorch's FLOP counter on SD 1.4's exact layer "
+        "shapes, with guidance (2 predictions per step) and DDIM (one step, one call).",
+        14, width - 2 * left, fill=MUTED,
     )
-    svg.text(
-        20, 440,
-        "A multiply-add counts as 2 operations. Guidance means 2 UNet predictions per step; with DDIM, one step is "
-        "one call (SD 1.4's default PNDM makes 51 calls for 50 steps).",
-        12, "start", MUTED,
-    )
+    svg.height = y + 4
     info = svg.save(destination)
     return {**info, **numbers, "generation_total": total}

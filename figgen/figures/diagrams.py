@@ -203,21 +203,21 @@ def compression(destination: Path) -> dict:
         f"A {size} by {size} colour image holds {pixels:,} numbers ({size} × {size} × 3). Its latent holds "
         f"{latent:,} numbers ({channels} × {side} × {side}), {ratio:g} times fewer. The areas are to scale.",
     )
-    svg.text(20, 34, f"{pixels:,} numbers become {latent:,}: {ratio:g} times fewer", 20, "start", weight="bold")
+    svg.text(20, 34, f"{pixels:,} numbers become {latent:,}: {ratio:g} times fewer", 24, "start", weight="bold")
     # Three colour planes of the image, each size x size, offset to suggest a stack.
     plane = size * scale
     for index, colour in enumerate(("#ef9a9a", "#a5d6a7", "#90caf9")):
         svg.rect(40 + index * 14, 70 + index * 14, plane, plane, fill=colour, stroke=INK, rx=0, stroke_width=1)
-    svg.text(40 + plane / 2 + 14, 70 + plane + 50, f"image: {shape(size, size, 3)} = {pixels:,}", 15, weight="bold")
+    svg.text(40 + plane / 2 + 14, 70 + plane + 50, f"image: {shape(size, size, 3)} = {pixels:,}", 18, weight="bold")
     # Latent: four planes of side x side, drawn at the same number-per-area scale.
     latent_plane = plane * side / size  # same area per number as the image planes
     for index in range(channels):
         svg.rect(520 + index * 40, 200, latent_plane, latent_plane, fill="#b39ddb", stroke=INK, rx=0, stroke_width=1)
-    svg.text(520, 290, f"latent: {shape(channels, side, side)} = {latent:,}", 15, "start", weight="bold")
-    svg.text(520, 330, "Each square has the same area per number,", 13, "start", MUTED)
-    svg.text(520, 348, "so the areas compare the amounts of data.", 13, "start", MUTED)
-    svg.text(520, 380, f"Per side: {size} → {side} pixels (÷ {size // side});", 13, "start", MUTED)
-    svg.text(520, 398, f"per position: 3 colours → {channels} channels.", 13, "start", MUTED)
+    svg.text(520, 290, f"latent: {shape(channels, side, side)} = {latent:,}", 18, "start", weight="bold")
+    y = svg.paragraph(520, 330, "Each square has the same area per number, so the areas compare the amounts of data.",
+                      16, 370, fill=MUTED)
+    svg.paragraph(520, y + 12, f"Per side: {size} → {side} pixels (÷ {size // side}); per position: 3 colours → "
+                               f"{channels} channels.", 16, 370, fill=MUTED)
     info = svg.save(destination)
     return {**info, "image_numbers": pixels, "latent_numbers": latent, "ratio": ratio, "latent_side_drawn": latent_plane, "image_side_drawn": plane}
 
@@ -240,7 +240,7 @@ def unet(destination: Path) -> dict:
     assert sum(stage[4] for stage in stages) + edges == total
 
     svg = Svg(
-        1000, 600,
+        1000, 0,
         "The UNet of Stable Diffusion 1.4",
         f"The latent goes down through four stages at {', '.join(str(s[1]) for s in stages[:4])} pixels a side "
         f"with {', '.join(str(s[2]) for s in stages[:4])} channels, through a middle stage at {mid_side} by "
@@ -248,22 +248,22 @@ def unet(destination: Path) -> dict:
         f"the up stage of the same size. Cross-attention, where the text steers the picture, sits in every stage "
         f"except the lowest down stage and the first up stage. {total:,} parameters in all.",
     )
-    svg.text(20, 34, f"The UNet: {total:,} parameters, shaped like a U", 20, "start", weight="bold")
-    box_w, box_h = 230, 74
-    level_y = [70, 170, 270, 370]
+    svg.text(20, 36, f"The UNet: {total:,} parameters, shaped like a U", 26, "start", weight="bold")
+    box_w, box_h = 250, 84
+    level_y = [64, 174, 284, 394]
     positions = {}
     for index in range(4):
         positions[f"down {index + 1}"] = (40 + index * 30, level_y[index])
         positions[f"up {4 - index}"] = (730 - index * 30, level_y[index])
-    positions["middle"] = (385, 470)
+    positions["middle"] = (375, 504)
     for name, resolution, channels, attention, parameters in stages:
         x, y = positions[name]
         fill, stroke = (PALE_WARM, WARM) if attention else (PALE, ACCENT)
         svg.rect(x, y, box_w, box_h, fill=fill, stroke=stroke)
-        svg.text(x + box_w / 2, y + 22, f"{name}: {resolution} × {resolution} × {channels}", 14, weight="bold")
-        svg.text(x + box_w / 2, y + 42, "with cross-attention (reads the text)" if attention else "no attention", 12,
+        svg.text(x + box_w / 2, y + 25, f"{name}: {resolution} × {resolution} × {channels}", 19, weight="bold")
+        svg.text(x + box_w / 2, y + 50, "with cross-attention" if attention else "no attention", 18,
                  fill=WARM if attention else MUTED)
-        svg.text(x + box_w / 2, y + 61, f"{parameters:,} parameters", 12, fill=MUTED)
+        svg.text(x + box_w / 2, y + 73, f"{parameters:,} parameters", 18, fill=MUTED)
     for index in range(4):
         x1, y1 = positions[f"down {index + 1}"]
         x2, y2 = positions[f"up {4 - index}"]
@@ -278,12 +278,14 @@ def unet(destination: Path) -> dict:
     ux, uy = positions["up 1"]
     svg.line(dx + box_w / 2, dy + box_h, mx + 20, my + box_h / 2, stroke=MUTED, width=1.8, arrow=True)
     svg.line(mx + box_w - 20, my + box_h / 2, ux + box_w / 2, uy + box_h, stroke=MUTED, width=1.8, arrow=True)
-    svg.text(500, 150, "skip connections (dashed): detail carried across the U", 12, fill=MUTED)
-    svg.text(
-        20, 580,
-        f"Halving the size at each step down: {side} → {side // 2} → {side // 4} → {side // 8}, then doubling back. "
-        f"Input and output layers and the timestep embedding: {edges:,} parameters.",
-        12, "start", MUTED,
+    svg.text(500, 166, "skip connections (dashed): detail carried across", 18, fill=MUTED)
+    y = svg.paragraph(
+        20, my + box_h + 44,
+        f"Cross-attention is where the UNet reads the text. Halving the size at each step down: {side} → {side // 2} → "
+        f"{side // 4} → {side // 8}, then doubling back. Input and output layers and the timestep embedding: "
+        f"{edges:,} parameters.",
+        18, 960, fill=MUTED,
     )
+    svg.height = y
     info = svg.save(destination)
     return {**info, "total_parameters": total, "stages": [list(stage) for stage in stages], "edge_parameters": edges}

@@ -47,25 +47,27 @@ def loss_curves(destination: Path, *, training_file: str | None = None) -> dict:
     record = json.loads(path.read_text())
     losses, timings = record["losses"], record["timings_s"]
     panels = [
-        ("text_encoder", "1. Text encoder (contrastive loss)", "text_encoder_s"),
-        ("vae", "2. Compressor (reconstruction error)", "vae_s"),
-        ("unet", "3. Denoiser (noise-prediction error)", "unet_s"),
+        ("text_encoder", ("1. Text encoder", "contrastive loss"), "text_encoder_s"),
+        ("vae", ("2. Compressor", "reconstruction error"), "vae_s"),
+        ("unet", ("3. Denoiser", "noise-prediction error"), "unet_s"),
     ]
-    panel_w, panel_h, left, top = 270, 190, 56, 96
-    width = left + 3 * (panel_w + 40)
+    # Narrower than the text column, so shown at its own size: a unit is a pixel.
+    panel_w, panel_h, left, top, gap = 168, 170, 44, 150, 44
+    width = left + 3 * panel_w + 2 * gap + 20
     svg = Svg(
-        width, top + panel_h + 70,
+        width, top + panel_h + 56,
         "mini-sd's training losses",
         "Three line charts, one per model of mini-sd, of its training loss against training step; each falls "
         "steeply at first and then levels off.",
     )
-    svg.text(20, 30, "How mini-sd learned: each model's training loss, step by step", 18, "start", weight="bold")
-    svg.text(20, 52, f"Lines are running means; all three trained one after another in {timings['total_s'] / 60:.0f} "
-             f"minutes on {record['machine']['device'].upper()}.", 12, "start", MUTED)
+    svg.paragraph(16, 28, "How mini-sd learned: each model's training loss, step by step", 17, width - 32, weight="bold")
+    svg.paragraph(16, 54, f"Lines are running means; all three trained one after another in "
+                          f"{timings['total_s'] / 60:.0f} minutes on {record['machine']['device'].upper()}.",
+                  13, width - 32, fill=MUTED)
     finals = {}
     for index, (name, title, timing) in enumerate(panels):
         values = losses[name]
-        x0 = left + index * (panel_w + 40)
+        x0 = left + index * (panel_w + gap)
         curve = smooth(values, max(1, len(values) // 50))
         high, low = max(curve), min(curve)
         span = (high - low) or 1.0
@@ -76,17 +78,17 @@ def loss_curves(destination: Path, *, training_file: str | None = None) -> dict:
         def y(v, low=low, span=span):
             return top + panel_h * (1 - (v - low) / span)
 
-        svg.text(x0, top - 22, title, 13, "start", INK, "bold")
-        svg.text(x0, top - 7, f"{len(values):,} steps, {timings[timing] / 60:.1f} min", 11, "start", MUTED)
+        svg.text(x0, top - 42, title[0], 14, "start", INK, "bold")
+        svg.text(x0, top - 25, title[1], 13, "start", INK)
+        svg.text(x0, top - 8, f"{len(values):,} steps, {timings[timing] / 60:.1f} min", 12, "start", MUTED)
         svg.line(x0, top + panel_h, x0 + panel_w, top + panel_h, stroke=INK)
         svg.line(x0, top, x0, top + panel_h, stroke=INK)
-        svg.text(x0 - 6, top + 4, f"{high:.3g}", 10, "end", MUTED)
-        svg.text(x0 - 6, top + panel_h, f"{low:.3g}", 10, "end", MUTED)
-        svg.text(x0 + panel_w / 2, top + panel_h + 18, "training step", 11, "middle", MUTED)
+        svg.text(x0 - 5, top + 5, f"{high:.3g}", 12, "end", MUTED)
+        svg.text(x0 - 5, top + panel_h, f"{low:.3g}", 12, "end", MUTED)
+        svg.text(x0 + panel_w / 2, top + panel_h + 20, "training step", 13, "middle", MUTED)
         step = max(1, len(curve) // 300)
         svg.polyline([(x(i), y(v)) for i, v in list(enumerate(curve))[::step]], stroke=(ACCENT, WARM, ACCENT)[index], width=2)
         finals[name] = round(curve[-1], 4)
-    svg.line(left, top + panel_h + 40, width - 40, top + panel_h + 40, stroke=LINE, width=0.5)
     info = svg.save(destination)
     return {**info, "final_losses": finals, "steps": {k: len(v) for k, v in losses.items()}}
 
@@ -95,28 +97,31 @@ def quality_table(destination: Path, *, quality_file: str | None = None) -> dict
     """The numbers `make mini-quality` measured, as a table: how often mini-sd draws what it is asked for."""
     path = Path(quality_file) if quality_file else models.MINI_SD_FOLDER / "quality.json"
     results = json.loads(path.read_text())
-    columns = ["sampler", "guidance", "prompts", "pictures", "both colours right", "shape right", "all three right"]
-    widths = [80, 80, 150, 75, 150, 110, 125]
+    columns = [("sampler",), ("guidance",), ("prompts",), ("pictures",), ("both colours", "right"), ("shape", "right"),
+               ("all three", "right")]
+    widths = [70, 74, 124, 70, 104, 66, 90]  # narrower than the text column, so shown at its own size
     rows = []
     for run in results["runs"]:
         for group, label in (("seen", "seen in training"), ("held_out", "held out"), ("all", "all")):
             g = run[group]
             sampler = run["sampler"].replace("Scheduler", "")
             rows.append([sampler, run["guidance"], label, str(g["samples"]), f"{g['colours']:.0%}", f"{g['shape']:.0%}", f"{g['all']:.0%}"])
-    row_h, top, left = 30, 92, 24
+    row_h, top, left = 28, 122, 16
     width = left * 2 + sum(widths)
     svg = Svg(
-        width, top + row_h * (len(rows) + 1) + 44,
+        width, 0,
         "How often mini-sd draws what it is asked for",
         "A table of mini-sd's measured accuracy with two samplers and two guidance scales, for prompts "
         "seen in training and held out.",
     )
     svg.text(left, 30, "How often mini-sd draws what it is asked for", 18, "start", weight="bold")
-    svg.text(left, 52, f"{results['prompts']} prompts × {results['seeds_per_prompt']} seeds, {results['steps']} steps; "
-             "each picture read back by measuring its colours and its shape's outline", 12, "start", MUTED)
+    svg.paragraph(left, 54, f"{results['prompts']} prompts × {results['seeds_per_prompt']} seeds, {results['steps']} "
+                            "steps; each picture read back by measuring its colours and its shape's outline",
+                  13, width - 2 * left, fill=MUTED)
     x = left
     for name, w in zip(columns, widths):
-        svg.text(x + 6, top, name, 13, "start", INK, "bold")
+        for line_index, line in enumerate(name):
+            svg.text(x + 6, top - 16 * (len(name) - 1 - line_index), line, 13, "start", INK, "bold")
         x += w
     for index, row in enumerate(rows):
         y = top + row_h * (index + 1)
@@ -126,9 +131,11 @@ def quality_table(destination: Path, *, quality_file: str | None = None) -> dict
         for cell, w in zip(row, widths):
             svg.text(x + 6, y, cell, 13, "start", INK, "bold" if row[2] == "all" else "normal")
             x += w
-    svg.text(left, top + row_h * (len(rows) + 1) + 14,
-             f"The reader itself is right on {results['reader_accuracy_on_drawn_pictures']:.0%} of pictures drawn by the world's own code.",
-             12, "start", MUTED)
+    svg.height = svg.paragraph(
+        left, top + row_h * (len(rows) + 1) + 10,
+        f"The reader itself is right on {results['reader_accuracy_on_drawn_pictures']:.0%} of pictures drawn by the "
+        "world's own code.", 13, width - 2 * left, fill=MUTED,
+    )
     info = svg.save(destination)
     return {**info, "prompts": results["prompts"], "seeds_per_prompt": results["seeds_per_prompt"],
             "all_three_right": {f"{r['sampler']} {r['guidance']}": r["all"]["all"] for r in results["runs"]}}

@@ -1,8 +1,10 @@
 """The honest stand-in for a figure that needs weights nobody here has.
 
-It says, in the picture itself, that it is a placeholder, which runs the
-real figure is drawn from, and the command that renders it: only what is
-certain, nothing about how the picture will look.
+It says, in the picture itself, that it is a placeholder and which runs the
+real figure is drawn from: only what is certain, nothing about how the
+picture will look. It shows no command: readers see this card, and the
+commands that render figures are on the About-the-figures page (and in the
+figure's provenance file).
 """
 
 from __future__ import annotations
@@ -18,23 +20,22 @@ from .palette import INK, MUTED, PAPER, PAPER_EDGE
 WIDTH = 1200
 
 
-NEEDS = "It needs a trained model: mini-sd (models/mini-sd) or Stable Diffusion 1.4. Render it with:"
+NEEDS = "It will be drawn by a trained model: this site's mini-sd, or Stable Diffusion 1.4 itself."
 
 
-def placeholder(figure_id: str, about: str, command: str, destination: Path) -> dict:
+def placeholder(figure_id: str, about: str, destination: Path) -> dict:
     """The card, in the figure's own format: an SVG for an .svg figure, WebP otherwise.
 
     `about` says what the figure is drawn from (its runs' settings), never how it will look.
     """
     if destination.suffix == ".svg":
-        return placeholder_svg(figure_id, about, command, destination)
-    title, body, code = font(34), font(22), font(22)
+        return placeholder_svg(figure_id, about, destination)
+    title, body = font(34), font(22)
     lines = [("PLACEHOLDER: this figure has not been rendered yet", title, INK)]
     lines.append(("", body, INK))
     lines += [(line, body, INK) for line in textwrap.wrap(about, width=95)]
     lines.append(("", body, INK))
     lines.append((NEEDS, body, MUTED))
-    lines.append((f"    {command}", code, INK))
     lines.append((f"figure id: {figure_id}", body, MUTED))
 
     line_height, margin = 34, 40
@@ -50,18 +51,16 @@ def placeholder(figure_id: str, about: str, command: str, destination: Path) -> 
     return {"width": WIDTH, "height": height}
 
 
-def placeholder_svg(figure_id: str, about: str, command: str, destination: Path) -> dict:
+def placeholder_svg(figure_id: str, about: str, destination: Path) -> dict:
     from .svg import Svg
 
-    lines = textwrap.wrap(about, width=95)
-    height = 220 + 26 * len(lines)
-    svg = Svg(WIDTH, height, f"Placeholder for the figure {figure_id}", f"Not rendered yet. {about}")
-    svg.rect(4, 4, WIDTH - 8, height - 8, fill=PAPER, stroke=PAPER_EDGE, rx=10, stroke_width=6)
-    svg.text(40, 62, "PLACEHOLDER: this figure has not been rendered yet", 30, "start")
-    for index, line in enumerate(lines):
-        svg.text(40, 108 + 26 * index, line, 20, "start")
-    bottom = 108 + 26 * len(lines) + 24
-    svg.text(40, bottom, NEEDS, 20, "start", MUTED)
-    svg.text(60, bottom + 30, command, 20, "start")
-    svg.text(40, bottom + 60, f"figure id: {figure_id}", 18, "start", MUTED)
+    svg = Svg(WIDTH, 0, f"Placeholder for the figure {figure_id}", f"Not rendered yet. {about}")
+    svg.text(40, 62, "PLACEHOLDER: this figure has not been rendered yet", 32, "start")
+    bottom = svg.paragraph(40, 112, about, 22, WIDTH - 80) + 12
+    bottom = svg.paragraph(40, bottom, NEEDS, 22, WIDTH - 80, fill=MUTED)
+    svg.text(40, bottom + 8, f"figure id: {figure_id}", 22, "start", MUTED)
+    svg.height = bottom + 40
+    # The paper card goes under everything drawn so far.
+    svg.parts.insert(2, f'<rect x="4" y="4" width="{WIDTH - 8}" height="{svg.height - 8}" rx="10" fill="{PAPER}" '
+                        f'stroke="{PAPER_EDGE}" stroke-width="6"/>')
     return svg.save(destination)

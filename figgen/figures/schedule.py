@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import sd14
 from .palette import ACCENT, INK, LINE, MUTED, WARM
-from .svg import Svg
+from .svg import Svg, fmt
 
 
 def noise_schedule(destination: Path, *, steps: int = 50, marked: list[int] = (999, 750, 500, 250, 0)) -> dict:
@@ -20,11 +20,11 @@ def noise_schedule(destination: Path, *, steps: int = 50, marked: list[int] = (9
     noise = (1 - alphas_cumprod).sqrt().tolist()
     count = len(signal)
 
-    left, top, plot_w, plot_h = 70, 95, 720, 300
+    left, top, plot_w, plot_h = 64, 132, 570, 250  # drawn at the text column's own width: a unit is a pixel
     svg = Svg(
-        860, 575,
+        688, 548,
         "SD 1.4's noise schedule",
-        f"How much of the picture (square root of alpha-bar) and how much noise remain at each of {count} "
+        f"How much of the picture (the square root of alpha-bar) and how much noise remain at each of {count} "
         f"training timesteps, with the {steps} timesteps that DDIM and PNDM visit.",
     )
 
@@ -34,40 +34,44 @@ def noise_schedule(destination: Path, *, steps: int = 50, marked: list[int] = (9
     def y(value: float) -> float:
         return top + plot_h * (1 - value)
 
-    svg.text(left, 24, f"Signal and noise across SD 1.4's {count} training timesteps", 18, "start", weight="bold")
-    svg.text(left, 46, "Marked points show their values as: picture | noise", 12, "start", MUTED)
+    svg.text(16, 26, f"Picture and noise across SD 1.4's {count} timesteps", 18, "start", weight="bold")
+    for index, (label, colour) in enumerate((("share of the picture left (√ᾱ_t)", ACCENT), ("share of noise (√(1 − ᾱ_t))", WARM))):
+        svg.line(16 + 300 * index, 50, 44 + 300 * index, 50, stroke=colour, width=3)
+        svg.text(52 + 300 * index, 55, label, 14, "start", colour, "bold")
+    svg.text(16, 80, "Above the chart, at five timesteps: share of picture | share of noise", 13, "start", MUTED)
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         svg.line(left, y(tick), left + plot_w, y(tick), stroke="#eeeeee")
-        svg.text(left - 8, y(tick) + 4, f"{tick:g}", 12, "end", MUTED)
-    for t in range(0, count + 1, 100):
+        svg.text(left - 8, y(tick) + 5, f"{tick:g}", 13, "end", MUTED)
+    for t in range(0, count + 1, 200):
         t = min(t, count - 1)
-        svg.text(x(t), top + plot_h + 18, str(t), 12, "middle", MUTED)
+        svg.text(x(t), top + plot_h + 19, str(t), 13, "middle", MUTED)
     svg.line(left, top + plot_h, left + plot_w, top + plot_h, stroke=INK)
     svg.line(left, top, left, top + plot_h, stroke=INK)
-    svg.text(left + plot_w / 2, top + plot_h + 38, "timestep t (0 = clean, 999 = almost pure noise)", 13)
+    svg.text(left + plot_w / 2, top + plot_h + 40, "timestep, t (0 = the clean picture, 999 = almost pure noise)", 14,
+             weight="bold")
+    svg.text(18, top + plot_h / 2, "share (1 = all of it)", 14, weight="bold",
+             extra=f' transform="rotate(-90 18 {fmt(top + plot_h / 2)})"')
 
     svg.polyline([(x(t), y(v)) for t, v in enumerate(signal)], stroke=ACCENT, width=2.5)
     svg.polyline([(x(t), y(v)) for t, v in enumerate(noise)], stroke=WARM, width=2.5)
-    svg.text(x(120), y(signal[120]) + 22, "picture kept: √ᾱ_t", 14, "start", ACCENT, "bold")
-    svg.text(x(560), y(noise[560]) - 14, "noise added: √(1 − ᾱ_t)", 14, "end", WARM, "bold")
 
     shown = {}
     for t in marked:
         svg.circle(x(t), y(signal[t]), 3.5, ACCENT)
         svg.circle(x(t), y(noise[t]), 3.5, WARM)
-        svg.text(x(t), top - 22, f"t = {t}", 11, "middle", MUTED)
-        svg.text(x(t), top - 8, f"{signal[t]:.3f} | {noise[t]:.3f}", 11, "middle", MUTED)
+        svg.text(x(t), top - 26, f"t = {t}", 13, "middle", MUTED)
+        svg.text(x(t), top - 10, f"{signal[t]:.2f} | {noise[t]:.2f}", 13, "middle", MUTED)
         shown[t] = (round(signal[t], 3), round(noise[t], 3))
 
     rows = [
         ("DDIM", [int(t) for t in ddim.timesteps], ACCENT),
         ("PNDM (SD 1.4's default)", [int(t) for t in pndm.timesteps], WARM),
     ]
-    row_top = top + plot_h + 70
+    row_top = top + plot_h + 76
     for index, (name, timesteps, colour) in enumerate(rows):
         row_y = row_top + index * 44
         distinct = len(set(timesteps))
-        svg.text(left, row_y, f"{name}: {len(timesteps)} UNet calls at {distinct} distinct timesteps", 13, "start", INK)
+        svg.text(left, row_y, f"{name}: {len(timesteps)} UNet calls at {distinct} distinct timesteps", 14, "start", INK)
         for t in timesteps:
             svg.line(x(t), row_y + 8, x(t), row_y + 24, stroke=colour, width=2)
     svg.line(left, row_top + 24, left + plot_w, row_top + 24, stroke=LINE, width=0.5)

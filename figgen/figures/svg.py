@@ -56,6 +56,11 @@ class Svg:
         )
 
     def text(self, x, y, content: str, size=14, anchor="middle", fill=INK, weight="normal", extra="") -> None:
+        if size < self.min_font - 1e-9:
+            raise ValueError(
+                f"text {content!r} at font size {size:g} would show at {size * CONTENT_WIDTH / max(self.width, CONTENT_WIDTH):.1f} px "
+                f"in the site's {CONTENT_WIDTH}-px column; on this {self.width:g}-unit canvas use {self.min_font:.1f} or more"
+            )
         self.add(
             f'<text x="{fmt(x)}" y="{fmt(y)}" font-size="{fmt(size)}" text-anchor="{anchor}" '
             f'fill="{fill}" font-weight="{weight}"{extra}>{escape(content)}</text>'
@@ -64,10 +69,15 @@ class Svg:
     def paragraph(self, x, y, content: str, size: float, max_width: float, anchor="start", fill=INK,
                   weight="normal", leading=1.3) -> float:
         """`content` wrapped to `max_width` units, one <text> per line; returns the baseline after the last line."""
-        for line in textwrap.wrap(content, width=max(10, int(max_width / (size * CHAR_WIDTH)))):
+        for line in self.wrap(content, size, max_width):
             self.text(x, y, line, size, anchor, fill, weight)
             y += size * leading
         return y
+
+    @staticmethod
+    def wrap(content: str, size: float, max_width: float) -> list[str]:
+        """`content` cut into lines that fit `max_width` units at font size `size` (by an average character width)."""
+        return textwrap.wrap(content, width=max(10, int(max_width / (size * CHAR_WIDTH))))
 
     @contextmanager
     def group(self, opacity: float = 1.0):

@@ -30,21 +30,29 @@ def load_events(path: Path = EVENTS_FILE) -> list[dict]:
 
 def draw(destination: Path, *, highlight: str = "Stable Diffusion 1.4") -> dict:
     events = load_events()
-    row_h, top, axis_x = 70, 70, 150
+    width, axis_x = 688, 96  # drawn at the text column's own width, so a unit is a pixel
+    text_x = axis_x + 16
+    text_w = width - text_x - 12
     svg = Svg(
-        980, top + row_h * len(events) + 20,
+        width, 0,
         "A timeline of diffusion models, 2015 to 2024",
         "; ".join(f"{event['date']:%B %Y}: {event['title']} ({event['who']})" for event in events),
     )
-    svg.text(20, 36, "From the first diffusion model to Stable Diffusion 1.4 and after", 20, "start", weight="bold")
-    svg.line(axis_x, top - 10, axis_x, top + row_h * len(events) - 20, stroke=LINE, width=2)
-    for index, event in enumerate(events):
-        y = top + index * row_h
+    y = svg.paragraph(16, 32, "From the first diffusion model to Stable Diffusion 1.4 and after", 19, width - 32,
+                      weight="bold") + 12
+    first = y
+    for event in events:
         key = highlight in event["title"]
-        svg.text(axis_x - 16, y + 14, f"{event['date']:%b %Y}", 14, "end", WARM if key else MUTED, "bold" if key else "normal")
-        svg.circle(axis_x, y + 9, 7 if key else 5, WARM if key else ACCENT)
-        svg.text(axis_x + 18, y + 14, event["title"], 15, "start", WARM if key else INK, "bold")
-        svg.text(axis_x + 18, y + 33, event["who"], 12, "start", MUTED)
-        svg.text(axis_x + 18, y + 50, event["paper"], 12, "start", MUTED, extra=' font-style="italic"')
+        colour = WARM if key else INK
+        svg.text(axis_x - 14, y, f"{event['date']:%b %Y}", 14, "end", WARM if key else MUTED, "bold" if key else "normal")
+        svg.circle(axis_x, y - 5, 7 if key else 5, WARM if key else ACCENT)
+        y = svg.paragraph(text_x, y, event["title"], 16, text_w, fill=colour, weight="bold")
+        y = svg.paragraph(text_x, y, event["who"], 13, text_w, fill=MUTED)
+        for line in svg.wrap(event["paper"], 13, text_w):
+            svg.text(text_x, y, line, 13, "start", MUTED, extra=' font-style="italic"')
+            y += 13 * 1.3
+        y += 14
+    svg.parts.insert(2, f'<line x1="{axis_x}" y1="{first - 16}" x2="{axis_x}" y2="{y - 30}" stroke="{LINE}" stroke-width="2"/>')
+    svg.height = y - 4
     info = svg.save(destination)
     return {**info, "events": [{**event, "date": event["date"].isoformat()} for event in events]}

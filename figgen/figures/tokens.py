@@ -26,42 +26,52 @@ def readable(token: str) -> str:
     return token.replace("</w>", "")
 
 
-def slots(destination: Path, *, prompt: str, columns: int = 11) -> dict:
+def slots(destination: Path, *, prompt: str, columns: int = 6) -> dict:
+    """The slots the prompt fills, one box each, and one box for all the padding after them."""
     tokenizer = sd14_tokenizer()
     ids = tokenizer(prompt, padding="max_length", max_length=MAX_LENGTH, truncation=True).input_ids
     pieces = tokenizer.convert_ids_to_tokens(ids)
     used = len(tokenizer(prompt).input_ids)  # start + pieces + end
+    padding = MAX_LENGTH - used
 
-    cell_w, cell_h, gap, left, top = 92, 50, 6, 20, 92
-    rows = -(-MAX_LENGTH // columns)
+    cell_w, cell_h, gap, left, top = 104, 54, 6, 16, 84
+    cells = used + (1 if padding else 0)  # the padding box is two cells wide
+    rows = -(-(cells + 1) // columns)
     svg = Svg(
         left * 2 + columns * (cell_w + gap) - gap,
-        top + rows * (cell_h + gap) + 30,
+        top + rows * (cell_h + gap) + 10,
         f"The 77 token slots for the prompt: {prompt}",
         f"The prompt becomes {used - 2} tokens between a start and an end marker, followed by "
-        f"{MAX_LENGTH - used} padding slots, 77 slots in all. Each slot shows the token and its id.",
+        f"{padding} padding slots, 77 slots in all. Each used slot shows the token and its id; one box stands "
+        "for all the padding.",
     )
     svg.text(left, 30, f"“{prompt}”", 18, "start", weight="bold")
     svg.text(
-        left, 56,
-        f"{used - 2} tokens + start + end = {used} slots used; {MAX_LENGTH - used} padding slots; {MAX_LENGTH} slots in all",
+        left, 58,
+        f"{used - 2} tokens + start + end = {used} slots used; {padding} padding slots; {MAX_LENGTH} slots in all",
         14, "start", MUTED,
     )
-    for index, (piece, token_id) in enumerate(zip(pieces, ids)):
-        x = left + (index % columns) * (cell_w + gap)
-        y = top + (index // columns) * (cell_h + gap)
-        padding = index >= used
-        marker = piece in (START, END) and not padding
-        fill, stroke = ((PALE_GREY, LINE) if padding else (PALE_WARM, WARM) if marker else (PALE, ACCENT))
-        svg.rect(x, y, cell_w, cell_h, fill=fill, stroke=stroke, rx=6)
-        label = "pad" if padding else readable(piece)
-        svg.text(x + cell_w / 2, y + 21, label, 14, fill=MUTED if padding else INK, weight="bold" if not padding else "normal")
-        svg.text(x + cell_w / 2, y + 40, str(token_id), 12, fill=MUTED)
+
+    def place(index):
+        return left + (index % columns) * (cell_w + gap), top + (index // columns) * (cell_h + gap)
+
+    for index, (piece, token_id) in enumerate(zip(pieces[:used], ids[:used])):
+        x, y = place(index)
+        marker = piece in (START, END)
+        svg.rect(x, y, cell_w, cell_h, fill=PALE_WARM if marker else PALE, stroke=WARM if marker else ACCENT, rx=6)
+        svg.text(x + cell_w / 2, y + 23, readable(piece), 15, weight="bold")
+        svg.text(x + cell_w / 2, y + 43, str(token_id), 13, fill=MUTED)
+    if padding:
+        index = used if used % columns != columns - 1 else used + 1  # keep the wide box on one row
+        x, y = place(index)
+        svg.rect(x, y, 2 * cell_w + gap, cell_h, fill=PALE_GREY, stroke=LINE, rx=6, extra=' stroke-dasharray="5 3"')
+        svg.text(x + cell_w + gap / 2, y + 23, f"… {padding} × pad", 15, fill=INK, weight="bold")
+        svg.text(x + cell_w + gap / 2, y + 43, f"each {ids[-1]}", 13, fill=MUTED)
     info = svg.save(destination)
-    return {**info, "prompt": prompt, "input_ids": ids, "tokens_used": used}
+    return {**info, "prompt": prompt, "input_ids": ids, "tokens_used": used, "padding": padding}
 
 
-def truncation(destination: Path, *, prompt: str, width: int = 1040) -> dict:
+def truncation(destination: Path, *, prompt: str, width: int = 688) -> dict:
     tokenizer = sd14_tokenizer()
     all_ids = tokenizer(prompt, verbose=False).input_ids  # no truncation: every piece, with start and end
     kept_ids = tokenizer(prompt, max_length=MAX_LENGTH, truncation=True).input_ids
@@ -78,7 +88,7 @@ def truncation(destination: Path, *, prompt: str, width: int = 1040) -> dict:
             x, y = left, y + line_h
         positions.append((x, y, w))
         x += w + 4
-    height = y + line_h + 60
+    height = y + line_h
     svg = Svg(
         width, height,
         "A prompt longer than 77 slots is cut off",
