@@ -188,3 +188,20 @@ def test_without_javascript_the_figure_stays_as_drawn(browser, site_url):
     assert figure.locator("img").first.is_visible()
     assert figure.locator(".step-viewer").count() == 0
     context.close()
+
+
+def test_a_click_enlarges_a_figure_and_escape_closes_it(browser, site_url):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(site_url + "part1-latent-diffusion/")
+    figure = page.locator("#fig-denoise-renoise img").first
+    figure.scroll_into_view_if_needed()
+    figure.click()
+    enlarged = page.locator(".glightbox-container .gslide.current img")
+    enlarged.wait_for()
+    assert enlarged.get_attribute("src").endswith("part1/denoise-renoise.webp")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=enlarged.element_handle())
+    page.screenshot(path=ARTIFACTS / "enlarged-figure-1280-light.png")
+    page.keyboard.press("Escape")
+    page.locator(".glightbox-container").wait_for(state="detached")
+    context.close()

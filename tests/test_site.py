@@ -110,6 +110,9 @@ def test_formulas_are_mathml_and_no_page_loads_a_maths_script(site):
         ("{{ figure no-such-figure }}", "no-such-figure"),
         ("{{figure mini-sd-world}}", "is not a figure line"),
         ("  {{ figure mini-sd-world }}", "is not a figure line"),
+        # Raw HTML that MkDocs does not check itself: htmlproofer reads the built page.
+        ('<a href="../part2-clip-text-embedder/#no-such-heading">raw</a>', "no-such-heading"),
+        ('<img src="../figures/part1/no-such-picture.webp" alt="x">', "no-such-picture.webp"),
     ],
 )
 def test_strict_build_fails_on_broken_links_anchors_and_figures(real_docs, tmp_path, addition, complaint):
