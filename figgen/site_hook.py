@@ -40,6 +40,7 @@ ALMOST_FIGURE_LINE = re.compile(r"^.*\{\{\s*figure\b.*$", re.MULTILINE)
 INLINE_MATH = re.compile(r'<span class="arithmatex">\\\((.+?)\\\)</span>', re.S)
 DISPLAY_MATH = re.compile(r'<div class="arithmatex">\\\[(.+?)\\\]</div>', re.S)
 MINI_SD_PAGE = "mini-sd.md"
+ABOUT_PAGE = "about-figures.md#rendering-the-figures-yourself"
 
 catalogue = None
 
@@ -130,18 +131,19 @@ def run_settings(provenance: dict) -> str:
     )
 
 
-def describe(provenance: dict, provenance_link: str, mini_link: str = MINI_SD_PAGE) -> str:
-    """The provenance line shown under a figure's caption."""
+def describe(provenance: dict, provenance_link: str, mini_link: str = MINI_SD_PAGE, about_link: str = ABOUT_PAGE) -> str:
+    """The provenance line shown under a figure's caption (for readers: no commands; those are on the About page)."""
     if provenance.get("placeholder"):
         return (
-            "**Placeholder**: this figure has not been rendered yet, because neither Stable Diffusion 1.4 "
-            "nor mini-sd was available to figgen. `figgen render` draws it with mini-sd; `make figures` "
-            f"with Stable Diffusion 1.4 on a GPU. [Details]({provenance_link})"
+            "**Placeholder**: this figure has not been drawn yet, because neither Stable Diffusion 1.4 "
+            f"nor mini-sd was at hand when the site was built ([how figures are made]({about_link})). "
+            f"[Details]({provenance_link})"
         )
     if provenance.get("fallback"):
         return (
-            "**Drawn without any model's weights**, which were not available here; "
-            f"`figgen render` draws the version made by a real model. [Details]({provenance_link})"
+            "**Drawn without any model's weights**, which were not at hand when the site was built; "
+            f"a version made by a real model replaces it ([how figures are made]({about_link})). "
+            f"[Details]({provenance_link})"
         )
     if "model" not in provenance and str(provenance.get("renderer", "")).startswith("minisd."):
         return (
@@ -208,6 +210,7 @@ def figure_markdown(figure_id: str, page, config) -> str:
     if provenance.get("placeholder"):
         alt = f"Placeholder card: the figure '{figure.id}' has not been rendered yet."
     mini_link = Path(os.path.relpath(Path(config["docs_dir"]) / MINI_SD_PAGE, page_dir)).as_posix()
+    about_link = Path(os.path.relpath(Path(config["docs_dir"]) / ABOUT_PAGE, page_dir)).as_posix()
     size = ""
     if provenance.get("width") and provenance.get("height"):
         size = f' width="{provenance["width"]}" height="{provenance["height"]}"'
@@ -215,7 +218,7 @@ def figure_markdown(figure_id: str, page, config) -> str:
         f'![{alt}]({link}){{ loading=lazy{size} }}\n\n'
         f"/// caption\n    attrs: {{id: fig-{figure.id}, class: figgen-caption{viewer_attributes(figure, image, link, provenance, page)}}}\n\n"
         f"{fill(figure.caption, figure, provenance, page)}\n\n"
-        f'<span class="figgen-provenance">{describe(provenance, provenance_link, mini_link)}</span>\n'
+        f'<span class="figgen-provenance">{describe(provenance, provenance_link, mini_link, about_link)}</span>\n'
         "///\n"
     )
 

@@ -154,8 +154,12 @@ def test_captions_name_the_model_from_the_provenance_and_fill_in_its_facts():
     assert site_hook.facts(figure, sd14)["model"] == "Stable Diffusion 1.4"
     records = site_hook.describe({"renderer": "minisd.loss_curves"}, "x.json", "mini-sd.md")
     assert records.startswith("Drawn by figgen from [mini-sd](mini-sd.md)'s own files") and "configuration" not in records
-    placeholder = site_hook.describe({"placeholder": True}, "x.json")
-    assert "has not been rendered yet" in placeholder and "will show" not in placeholder
+    placeholder = site_hook.describe({"placeholder": True}, "x.json", about_link="../about-figures.md#x")
+    assert "has not been drawn yet" in placeholder and "will show" not in placeholder
+    stand_in = site_hook.describe({"fallback": True}, "x.json", about_link="../about-figures.md#x")
+    for line in (placeholder, stand_in):  # readers get a link to the About page, not a command
+        assert "(../about-figures.md#x)" in line
+        assert "figgen" not in line and "make " not in line and "`" not in line
 
 
 def test_a_misspelt_fact_in_a_caption_is_named_with_the_names_there_are(caplog):
