@@ -25,6 +25,8 @@ help:
 	@echo "make site       build the site into $(SITE_DIR)/ (mkdocs build --strict)"
 	@echo "make figures    regenerate the figures with SD 1.4 (GPU; downloads the weights once)"
 	@echo "make list       list every figure, what it needs and whether it is up to date"
+	@echo "make weight     build the site and print how much each page downloads on a first visit"
+	@echo "make browser    install Debian's Chromium for the browser tests, if it is missing"
 	@echo "make mini-model retrain mini-sd from scratch into models/mini-sd, then measure it (CPU: about an hour)"
 	@echo "make mini-quality measure how often mini-sd draws the colours and shape asked for"
 	@echo "make notebook   run the notebooks (try-it, build-tiny-sd) from top to bottom and store their outputs"
@@ -103,7 +105,22 @@ gpu-wheels: install
 	    safetensors huggingface-hub accelerate pillow numpy tqdm scikit-image tokenizers regex
 	find wheels -name 'torch-*' -o -name 'nvidia_*' -o -name 'triton-*' | xargs rm -f
 
-test: install
+# Headless Chromium for the browser tests and `make weight`: Debian's package, since
+# Playwright's own browser download needs a host these machines cannot reach.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+
+.PHONY: browser weight
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then 	    apt-get update -qq && apt-get install -y -qq chromium; 	else 	    echo "Chromium is missing at $(CHROMIUM): install it (Debian/Ubuntu: sudo apt-get install chromium)," 	         "or name another Chromium binary with CHROMIUM=/path/to/chromium"; exit 1; 	fi
+
+# How much each page downloads on a first visit, scrolled to its end (chapters: 1.5 MB at most).
+weight: site browser
+	$(BIN)/python -m figgen.sitecheck $(SITE_DIR)
+
+test: install browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
 clean:
