@@ -114,7 +114,12 @@ export CHROMIUM
 browser: $(CHROMIUM)
 
 $(CHROMIUM):
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then 	    apt-get update -qq && apt-get install -y -qq chromium; 	else 	    echo "Chromium is missing at $(CHROMIUM): install it (Debian/Ubuntu: sudo apt-get install chromium)," 	         "or name another Chromium binary with CHROMIUM=/path/to/chromium"; exit 1; 	fi
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium; \
+	else \
+	    echo "Chromium is missing at $(CHROMIUM): install it (Debian/Ubuntu: sudo apt-get install chromium)," \
+	         "or name another Chromium binary with CHROMIUM=/path/to/chromium"; exit 1; \
+	fi
 
 # How much each page downloads on a first visit, scrolled to its end (chapters: 1.5 MB at most).
 weight: site browser
