@@ -17,7 +17,7 @@ UV_VENV ?= .venv-uv
 SITE_DIR ?= site
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help venv install lock site serve figures list notebook bench gpu-wheels test clean distclean mini-model mini-quality
+.PHONY: help venv install lock site serve figures list notebook bench gpu-wheels test clean distclean mini-model mini-quality play-deps play-model play-bench
 
 help:
 	@echo "make serve      install, build the site with --strict, serve it on http://127.0.0.1:8000"
@@ -29,6 +29,8 @@ help:
 	@echo "make browser    install Debian's Chromium for the browser tests, if it is missing"
 	@echo "make mini-model retrain mini-sd from scratch into models/mini-sd, then measure it (CPU: about an hour)"
 	@echo "make mini-quality measure how often mini-sd draws the colours and shape asked for"
+	@echo "make play-model export mini-sd to ONNX for the Play page (docs/play/model/)"
+	@echo "make play-bench time a guided generation on the Play page in headless Chromium"
 	@echo "make notebook   run the notebooks (try-it, build-tiny-sd) from top to bottom and store their outputs"
 	@echo "make bench      print capture overhead, UNet it/s, memory, render times (BENCH_ARGS=--model PATH)"
 	@echo "make gpu-wheels download the wheels scripts/gpu-check.sh installs on an offline GPU machine"
@@ -53,7 +55,25 @@ $(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/pip install --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed play-deps
+
+# The Play page's JavaScript (docs/play/): onnxruntime-web and tokenizers.js, pinned in
+# package-lock.json, installed by npm ci; scripts/play-vendor.mjs copies what the page loads
+# into $(PLAY_VENDOR) (ignored by git), so that the site serves them itself.
+PLAY_VENDOR := docs/play/vendor
+play-deps: $(PLAY_VENDOR)/VERSIONS.txt
+
+$(PLAY_VENDOR)/VERSIONS.txt: package.json package-lock.json scripts/play-vendor.mjs
+	npm ci --ignore-scripts --no-audit --no-fund
+	node scripts/play-vendor.mjs
+
+# mini-sd exported to ONNX for the Play page (docs/play/model/, committed), with the page's preview picture.
+play-model: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m figgen.minisd.play export
+
+# How fast the Play page generates in headless Chromium (prints numbers; PLAY_BENCH_ARGS=--runs 3).
+play-bench: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m figgen.minisd.play_bench $(PLAY_BENCH_ARGS)
 
 # The lock is resolved with uv, for every platform and for the Python versions
 # its pins allow (3.11.5 and newer), with torch pinned to $(TORCH) so that the
