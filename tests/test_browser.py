@@ -36,6 +36,9 @@ IMAGES = """() => [...document.querySelectorAll('img')].map(img => ({
     alt: img.getAttribute('alt'),
     loaded: img.complete && img.naturalWidth > 0,
     visible: img.getClientRects().length > 0,
+    lazy: img.getAttribute('loading') === 'lazy',
+    sized: img.hasAttribute('width') && img.hasAttribute('height'),
+    inViewer: img.closest('.step-viewer') !== null,
 }))"""
 
 FORMULAS = """() => [...document.querySelectorAll('article math')].map(math => {
@@ -102,8 +105,10 @@ def test_every_image_loads_and_has_alt_text(path, seen):
     assert broken == [], f"images that did not load on /{path}"
     no_alt = [image["src"] for image in images if image["alt"] is None]
     assert no_alt == [], f"images without an alt attribute on /{path}"
-    content = [image for image in images if "/figures/" in image["src"]]
+    content = [image for image in images if "/figures/" in image["src"] and not image["inViewer"]]
     assert all(image["alt"].strip() for image in content), f"a figure on /{path} has empty alt text"
+    # Figures load only when scrolled near, and hold their place before they do (no jumping layout).
+    assert [image["src"] for image in content if not (image["lazy"] and image["sized"])] == []
 
 
 @pytest.mark.parametrize("path", [page for page in PAGES if page.startswith("part")])
