@@ -24,6 +24,7 @@ PAGES = [
     "part3-vae/",
     "part4-unet/",
     "part5-putting-it-together/",
+    "play/",
     "try-it/",
     "build-tiny-sd/",
     "mini-sd/",
