@@ -211,6 +211,16 @@ export class MiniSD {
       await ort.InferenceSession.create(models[1], options),
       await ort.InferenceSession.create(models[2], options),
     ];
+    // A first run of each network, while loading: the runtime sets up its memory and kernels on
+    // the first call, which would otherwise slow the reader's first picture.
+    const embeddings = await this.encode("");
+    const latents = new Float32Array(2 * this.latentSize);
+    await this.unet.run({
+      latents: new ort.Tensor("float32", latents, [2, ...this.latentShape]),
+      timestep: new ort.Tensor("int64", BigInt64Array.of(1n), [1]),
+      text_embeddings: embeddings,
+    });
+    await this.decode(latents, 2);
   }
 
   constructor(description, runtime, tokenizer) {
