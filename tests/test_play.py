@@ -181,3 +181,23 @@ def test_without_javascript_the_page_shows_what_it_does(browser, site_url):
     assert not page.is_visible("#play-app")
     assert "JavaScript" in page.inner_text("article")
     context.close()
+
+
+def test_the_exported_attention_maps_are_figgens_cross_attention(mini_sd):
+    """The maps the exported UNet hands the page are what figgen's capture records for its figures."""
+    import torch
+
+    from figgen.capture import recording_cross_attention
+    from figgen.minisd.play import AttentionMaps, play_latents
+    from figgen.models import load_pipeline, local_folder
+
+    pipe = load_pipeline(local_folder(str(mini_sd)), "cpu", "float32")
+    maps = AttentionMaps(pipe.unet, side=8)
+    with torch.no_grad():
+        embeddings = torch.cat(pipe.encode_prompt("a red circle on a blue background", "cpu", 1, True)[::-1])
+        with recording_cross_attention(pipe.unet, side=8) as totals:
+            pipe.unet(torch.cat([play_latents(3)] * 2), torch.tensor([501]), encoder_hidden_states=embeddings)
+    ours = torch.stack(maps.maps).mean(0)
+    theirs = totals["sum"] / totals["count"]
+    assert ours.shape == theirs.shape == (77, 8, 8)
+    assert torch.allclose(ours, theirs, atol=1e-6)

@@ -3,7 +3,7 @@
     python -m figgen.minisd.play export [--model models/mini-sd] [--out docs/play/model]   (`make play-model`)
     python -m figgen.minisd.play reference --prompt "..." --seed 1 --steps 20 --guidance 7.5 --out picture.png
 
-The Play page (docs/play.md, docs/play/play.js) runs mini-sd in the
+The Play page (docs/play/index.md, engine.js, play.js) runs mini-sd in the
 reader's browser with onnxruntime-web. `export` writes what it loads:
 
 - text_encoder.onnx: token ids (2, 77), the prompt's and the empty
