@@ -6,16 +6,16 @@
 The Play page (docs/play/index.md, engine.js, play.js) runs mini-sd in the
 reader's browser with onnxruntime-web. `export` writes what it loads:
 
-- text_encoder.onnx: token ids (2, 77), the prompt's and the empty
+- text_encoder.onnx.gz: token ids (2, 77), the prompt's and the empty
   prompt's, to the text embeddings (2, 77, 64);
-- unet.onnx: latents (2, 4, 8, 8), a timestep and the embeddings (the
+- unet.onnx.gz: latents (2, 4, 8, 8), a timestep and the embeddings (the
   empty prompt's first, as the diffusers pipeline orders them) to the
   predicted noise (2, 4, 8, 8) and, for the prompt's half, the
   cross-attention map of every token (77, 8, 8), averaged over heads and
   layers exactly as figgen's CrossAttentionRecorder does;
-- vae_decoder.onnx: latents (n, 4, 8, 8) to pictures (n, 3, 64, 64) in
+- vae_decoder.onnx.gz: latents (n, 4, 8, 8) to pictures (n, 3, 64, 64) in
   [0, 1], as the pipeline's decode and image processor give them;
-- tokenizer.json, tokenizer_config.json: mini-sd's own tokenizer files;
+- tokenizer.json.gz, tokenizer_config.json: mini-sd's own tokenizer files;
 - play.json: the scheduler config, the latent shape, the words mini-sd
   learned, the files and their sizes, and the versions that exported them.
 
