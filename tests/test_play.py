@@ -27,20 +27,22 @@ ENGINE = "const engine = await import(new URL('engine.js', location.href).href);
 
 @pytest.fixture(scope="module")
 def play_page(browser, site_url):
-    """A fresh page on the Play page, its model's vocabulary loaded; with the record of what it asked for."""
-    contexts = []
+    """The Play page, its vocabulary loaded, with the record of what it asked for. One page serves
+    every test of this module (the model loads once; a WebAssembly start costs seconds on 2 cores)."""
+    opened = []
 
     def open_page():
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        record = visit(page, site_url + "play/")
-        page.wait_for_function(READY, timeout=30_000)
-        assert page.evaluate("document.body.dataset.playState") == "ready", page.inner_text("#play-status")
-        return page, record
+        if not opened:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            record = visit(page, site_url + "play/")
+            page.wait_for_function(READY, timeout=30_000)
+            assert page.evaluate("document.body.dataset.playState") == "ready", page.inner_text("#play-status")
+            opened.append((context, page, record))
+        return opened[0][1:]
 
     yield open_page
-    for context in contexts:
+    for context, _, _ in opened:
         context.close()
 
 
