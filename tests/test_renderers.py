@@ -20,7 +20,8 @@ from PIL import Image
 
 from figgen.catalogue import PhotoSpec, load_catalogue
 from figgen.figures import attention, compare, denoise, diagrams, embedding, noising, steps, story, vae
-from figgen.figures.imaging import MARGIN, tile_grid
+from figgen.figures import imaging
+from figgen.figures.imaging import MARGIN, Canvas, tile_grid
 from figgen.record import Capture
 
 START, END = "<|startoftext|>", "<|endoftext|>"
@@ -122,42 +123,60 @@ def no_sd14_models(monkeypatch):
     monkeypatch.setattr(diagrams.sd14, "count", lambda *modules: 1_000_000)
 
 
+@pytest.fixture
+def drawn(monkeypatch) -> list[Canvas]:
+    """Every Canvas the raster renderers save, in order: their `tiles` say where each panel's picture went."""
+    canvases = []
+
+    def save_webp(destination, image, **options):
+        canvases.append(image)
+        return imaging.save_webp(destination, image, **options)
+
+    for module in (attention, compare, denoise, embedding, noising, story, vae):
+        monkeypatch.setattr(module, "save_webp", save_webp)
+    return canvases
+
+
 # The grid of labelled tiles that the raster renderers share.
 
 
 def test_tile_grid_puts_each_picture_under_its_text_and_leaves_the_asked_for_room():
     panels = [("red", "first", solid(RED)), ("green", "", solid(GREEN, 4)), ("", "", solid(BLUE))]
-    canvas = np.asarray(tile_grid(panels, tile_size=SIZE, columns=2, header=50, gap=10, left=40, footer=20))
-    # Two rows; the second has no text, so it has no header room either.
-    assert canvas.shape == (2 * MARGIN + 50 + 2 * SIZE + 10 + 20, 2 * MARGIN + 40 + 2 * SIZE + 10, 3)
-    first_column, second_column = MARGIN + 40, MARGIN + 40 + SIZE + 10
-    np.testing.assert_array_equal(at(canvas, first_column, MARGIN + 50), solid(RED))
-    np.testing.assert_array_equal(at(canvas, second_column, MARGIN + 50), solid(GREEN))  # a 4 x 4 picture, fitted
-    np.testing.assert_array_equal(at(canvas, first_column, MARGIN + 50 + SIZE + 10), solid(BLUE))
-    header = canvas[MARGIN : MARGIN + 50]
-    assert (header.max(axis=2) < 150).any()  # dark text above the first row
-    # Below the text: the room left beside and below the grid, the gap and the empty cell are bare background.
-    below_header = canvas[MARGIN + 50 :]
-    for bare in (below_header[:, :first_column], below_header[:, first_column + SIZE : second_column],
-                 canvas[-(MARGIN + 20) :], at(canvas, second_column, MARGIN + 50 + SIZE + 10)):
+    grid = tile_grid(panels, tile_size=SIZE, columns=2, gap=10, footer=20, row_titles=["", "the second row"])
+    canvas = np.asarray(grid.image)
+    (first_column, top), (second_column, same_top), (third_column, second_top) = grid.tiles
+    assert (first_column, second_column, third_column) == (MARGIN, MARGIN + SIZE + 10, MARGIN) and top == same_top
+    # The first row's header holds a title and a second line; the second row has no panel text, only its row title.
+    title, subtitle = imaging.font_size(canvas.shape[1], 16), imaging.font_size(canvas.shape[1], 13)
+    assert top == MARGIN + round(title * imaging.LEADING) + round(subtitle * imaging.LEADING) + 4
+    assert second_top == top + SIZE + 10 + round(title * imaging.LEADING) + 4
+    assert canvas.shape == (second_top + SIZE + 20 + MARGIN, 2 * MARGIN + 2 * SIZE + 10, 3)
+    np.testing.assert_array_equal(at(canvas, first_column, top), solid(RED))
+    np.testing.assert_array_equal(at(canvas, second_column, top), solid(GREEN))  # a 4 x 4 picture, fitted
+    np.testing.assert_array_equal(at(canvas, third_column, second_top), solid(BLUE))
+    assert (canvas[MARGIN:top].max(axis=2) < 150).any()  # dark text above the first row
+    assert (canvas[top + SIZE + 10 : second_top].max(axis=2) < 150).any()  # and the second row's title
+    # The gap, the empty cell and the room below the grid are bare background.
+    for bare in (canvas[top : top + SIZE, first_column + SIZE : second_column], canvas[-(MARGIN + 20) :],
+                 at(canvas, second_column, second_top)):
         assert (bare == BACKGROUND).all()
+    assert sorted(text for _, text in grid.texts) == ["first", "green", "red", "the second row"]
 
 
 # Part 1 and 4: x_t, x0 and the predicted noise.
 
 
-def test_sequence_shows_x_t_above_x0_for_each_chosen_step(tmp_path):
+def test_sequence_shows_x_t_above_x0_for_each_chosen_step(tmp_path, drawn):
     capture = generation(steps=3)
     info = denoise.sequence(capture, tmp_path / "seq.webp", show_steps=[1, 3], tile_size=SIZE, lossless=True)
     grid = pixels(tmp_path / "seq.webp")
-    width = 2 * MARGIN + denoise.LABEL_WIDTH + 2 * SIZE + denoise.GAP
-    height = 2 * MARGIN + denoise.HEADER + 2 * SIZE + denoise.GAP
-    assert grid.shape == (height, width, 3) and (info["width"], info["height"]) == (width, height)
-    assert info["steps_shown"] == [1, 3]
+    assert grid.shape == (info["height"], info["width"], 3) and info["width"] == 2 * MARGIN + 2 * SIZE + denoise.GAP
+    assert info["steps_shown"] == [1, 3] and info["smallest_text_px"] >= 12
+    tiles = drawn[-1].tiles  # the top row (x_t), then the bottom row (x0), each under its row's label
+    assert [text for _, text in drawn[-1].texts if text in denoise.ROW_LABELS] == list(denoise.ROW_LABELS)
     for column, step in enumerate([1, 3]):
-        left = MARGIN + denoise.LABEL_WIDTH + column * (SIZE + denoise.GAP)
         for row, name in enumerate(["decoded_latents", "decoded_pred_original_sample"]):
-            top = MARGIN + denoise.HEADER + row * (SIZE + denoise.GAP)
+            left, top = tiles[row * 2 + column]
             np.testing.assert_array_equal(at(grid, left, top), capture.arrays[name][step - 1], err_msg=f"{name}, step {step}")
     with pytest.raises(ValueError, match=r"show_steps \[4\] are outside 1..3"):
         denoise.sequence(capture, tmp_path / "bad.webp", show_steps=[1, 4], tile_size=SIZE)
@@ -209,17 +228,16 @@ def test_step_frames_are_shrunk_to_the_largest_size_asked_for(tmp_path):
     assert pixels(tmp_path / "run-steps" / "xt-001.webp").shape == (8, 8, 3)
 
 
-def test_noise_and_image_shows_the_predicted_noise_as_colour_above_the_predicted_picture(tmp_path):
+def test_noise_and_image_shows_the_predicted_noise_as_colour_above_the_predicted_picture(tmp_path, drawn):
     capture = generation(steps=3)
     denoise.noise_and_image(capture, tmp_path / "noise.webp", show_steps=[2], tile_size=SIZE, lossless=True)
     grid = pixels(tmp_path / "noise.webp")
-    left = MARGIN + denoise.LABEL_WIDTH
+    (left, top), (_, below) = drawn[-1].tiles
     # The first three latent channels as red, green and blue, each latent cell a block of 4 x 4 pixels.
     noise = capture.arrays["noise_pred"][1][:3].transpose(1, 2, 0)
     expected = (np.clip(noise / (3 * noise.std()) * 0.5 + 0.5, 0, 1) * 255).round().astype(np.uint8)
     expected = expected.repeat(SIZE // SIDE, axis=0).repeat(SIZE // SIDE, axis=1)
-    np.testing.assert_array_equal(at(grid, left, MARGIN + denoise.HEADER), expected)
-    below = MARGIN + denoise.HEADER + SIZE + denoise.GAP
+    np.testing.assert_array_equal(at(grid, left, top), expected)
     np.testing.assert_array_equal(at(grid, left, below), capture.arrays["decoded_pred_original_sample"][1])
 
 
@@ -247,14 +265,17 @@ def test_embedding_heatmap_colours_each_number_by_its_sign(tmp_path):
     capture = generation()
     embeds = capture.arrays["prompt_embeds"]
     embeds[0], embeds[1] = 10.0, -10.0  # START's row far above zero, the first word's far below
-    info = embedding.heatmap(capture, tmp_path / "heat.webp", rows_shown=4, row_height=5)
+    info = embedding.heatmap(capture, tmp_path / "heat.webp", rows_shown=4, min_width=400)
     picture = pixels(tmp_path / "heat.webp")
     assert picture.shape == (info["height"], info["width"], 3)
-    assert (info["slots"], info["numbers_per_slot"]) == (77, 8)
+    assert (info["slots"], info["numbers_per_slot"]) == (77, 8) and info["smallest_text_px"] >= 12
     assert info["colour_limit"] == pytest.approx(float(np.percentile(np.abs(embeds), 99)), abs=1e-4)
-    left, top = MARGIN + 150, MARGIN + 40  # the heatmap sits right of the token labels, below the title
-    assert (picture[top : top + 5, left : left + 8] == (230, 74, 25)).all()  # orange: saturated above zero
-    assert (picture[top + 5 : top + 10, left : left + 8] == (48, 63, 159)).all()  # blue: saturated below
+    # The heatmap sits right of the token labels: 8 numbers of 50 pixels each, START's row orange, the next blue.
+    orange = np.argwhere((picture == (230, 74, 25)).all(axis=2))
+    blue = np.argwhere((picture == (48, 63, 159)).all(axis=2))
+    (top, left), (bottom, right) = orange.min(axis=0), orange.max(axis=0)
+    assert right - left + 1 == 400 and left > MARGIN + 40
+    assert blue[:, 0].min() == bottom + 1 and (blue[:, 1].min(), blue[:, 1].max()) == (left, right)
 
 
 def test_similarity_is_the_cosine_of_mean_embeddings_from_the_first_word_to_end(tmp_path):
@@ -274,7 +295,7 @@ def test_similarity_is_the_cosine_of_mean_embeddings_from_the_first_word_to_end(
 # Parts 2, 4 and 5: final pictures side by side.
 
 
-def test_comparison_grid_labels_each_final_picture_from_its_own_settings(tmp_path):
+def test_comparison_grid_labels_each_final_picture_from_its_own_settings(tmp_path, drawn):
     captures = [
         generation("unconditional", RED, prompt="", guidance_scale=1.0),
         generation("run", GREEN),
@@ -285,17 +306,16 @@ def test_comparison_grid_labels_each_final_picture_from_its_own_settings(tmp_pat
                         sublabels="{scheduler_name}, guidance {guidance_scale:g}, {steps} steps")
     assert info["labels"] == ["(no prompt)", "a red fox", "... in the sea", "a red fox"]
     grid = pixels(tmp_path / "grid.webp")
-    header, gap = 50, 10  # room for a label and a second line
-    assert grid.shape == (2 * MARGIN + 2 * (header + SIZE + gap) - gap, 2 * MARGIN + 2 * SIZE + gap, 3)
-    for index, colour in enumerate([RED, GREEN, BLUE, YELLOW]):
-        left = MARGIN + (index % 2) * (SIZE + gap)
-        top = MARGIN + (index // 2) * (header + SIZE + gap) + header
+    tiles = drawn[-1].tiles
+    assert [left for left, _ in tiles] == [MARGIN, MARGIN + SIZE + 10] * 2 and tiles[0][1] == tiles[1][1] < tiles[2][1]
+    for (left, top), colour in zip(tiles, [RED, GREEN, BLUE, YELLOW]):
         np.testing.assert_array_equal(at(grid, left, top), solid(colour))
+    with_second_lines = tiles[0][1]
 
     swaps = [generation(prompt=f"an astronaut riding a {animal}") for animal in ("horse", "camel", "bicycle")]
     info = compare.grid(swaps, tmp_path / "swaps.webp", labels="{prompt_diff}", tile_size=SIZE)
     assert info["labels"] == ["horse", "camel", "bicycle"]
-    assert pixels(tmp_path / "swaps.webp").shape == (2 * MARGIN + 30 + SIZE, 2 * MARGIN + 3 * SIZE + 2 * gap, 3)  # no second line
+    assert drawn[-1].tiles[0][1] < with_second_lines  # no second line, no room for one
     with pytest.raises(ValueError, match="3 captures but 2 labels"):
         compare.grid(swaps, tmp_path / "bad.webp", labels=["a", "b"])
     with pytest.raises(ValueError, match=r"names \{schedulr_name\}, which is not one of .*\{scheduler_name\}"):
@@ -305,69 +325,72 @@ def test_comparison_grid_labels_each_final_picture_from_its_own_settings(tmp_pat
 # Part 3: the VAE.
 
 
-def test_vae_round_trip_shows_photo_latent_channels_reconstruction_and_difference(tmp_path):
+def test_vae_round_trip_shows_photo_latent_channels_reconstruction_and_difference(tmp_path, drawn):
     capture = photo_capture()
     info = vae.round_trip(capture, tmp_path / "trip.webp", tile_size=SIZE)
     mse = (5**2 + 10**2 + 10**2) / 3  # red photo (255, 0, 0) rebuilt as (250, 10, 10)
     assert info["psnr_db"] == round(10 * np.log10(255**2 / mse), 2)
     assert (info["latent_channels"], info["latent_side"]) == (4, SIDE)
     strip = pixels(tmp_path / "trip.webp")
-    gap, header = 10, 50
-    assert strip.shape == (2 * MARGIN + header + SIZE, 2 * MARGIN + 7 * (SIZE + gap) - gap, 3) == (info["height"], info["width"], 3)
+    assert strip.shape == (info["height"], info["width"], 3) and info["width"] == 2 * MARGIN + 4 * (SIZE + 10) - 10
 
-    def panel(index):
-        return at(strip, MARGIN + index * (SIZE + gap), MARGIN + header)
+    def panel(index, size=SIZE, right=0, down=0):
+        left, top = drawn[-1].tiles[index]
+        return at(strip, left + right, top + down, size)
 
     np.testing.assert_array_equal(panel(0), solid(RED))
+    # The latent's 4 channels, two by two in one panel: the third is bottom left, a 6-pixel square.
     channel = capture.arrays["latents"][2]
     grey = ((channel - channel.min()) / (channel.max() - channel.min()) * 255).round().astype(np.uint8)
-    np.testing.assert_array_equal(panel(3)[..., 0], grey.repeat(SIZE // SIDE, axis=0).repeat(SIZE // SIDE, axis=1))
-    np.testing.assert_array_equal(panel(5), solid((250, 10, 10)))
-    np.testing.assert_array_equal(panel(6), solid((20, 40, 40)))  # the difference, 4 times brighter
+    half = (SIZE - 4) // 2
+    expected = np.asarray(imaging.tile(np.repeat(grey[..., None], 3, axis=2), half, Image.Resampling.NEAREST))
+    np.testing.assert_array_equal(panel(1, half, down=SIZE - half), expected)
+    np.testing.assert_array_equal(panel(2), solid((250, 10, 10)))
+    np.testing.assert_array_equal(panel(3), solid((20, 40, 40)))  # the difference, 4 times brighter
 
 
-def test_vae_detail_enlarges_the_box_it_is_given_and_refuses_one_outside_the_photo(tmp_path):
+def test_vae_detail_enlarges_the_box_it_is_given_and_refuses_one_outside_the_photo(tmp_path, drawn):
     capture = photo_capture()
     capture.arrays["photo"][:4, 4:8] = GREEN  # the box [0.25, 0, 0.25] of a 16-pixel photo
     info = vae.detail(capture, tmp_path / "detail.webp", box=[0.25, 0, 0.25], tile_size=SIZE)
     assert info["box_pixels"] == [4, 0, 4]
     assert info["psnr_db"] == pytest.approx(10 * np.log10(255**2 / np.mean((np.array(GREEN) - (250, 10, 10)) ** 2)), abs=0.01)
     strip = pixels(tmp_path / "detail.webp")
-    np.testing.assert_array_equal(at(strip, MARGIN, MARGIN + 50), solid(GREEN))
-    np.testing.assert_array_equal(at(strip, MARGIN + SIZE + 10, MARGIN + 50), solid((250, 10, 10)))
+    (left, top), (right, _) = drawn[-1].tiles
+    np.testing.assert_array_equal(at(strip, left, top), solid(GREEN))
+    np.testing.assert_array_equal(at(strip, right, top), solid((250, 10, 10)))
     with pytest.raises(ValueError, match=r"box \[0.9, 0.9, 0.25\] does not fit inside the photo"):
         vae.detail(capture, tmp_path / "bad.webp", box=[0.9, 0.9, 0.25])
 
 
-def test_latent_channels_sit_beside_the_decoded_picture(tmp_path):
+def test_latent_channels_sit_beside_the_decoded_picture(tmp_path, drawn):
     capture = generation(image=BLUE)
     info = vae.channels(capture, tmp_path / "channels.webp", tile_size=SIZE)
     assert info["latent_side"] == SIDE
     strip = pixels(tmp_path / "channels.webp")
-    assert strip.shape == (2 * MARGIN + 50 + SIZE, 2 * MARGIN + 5 * (SIZE + 10) - 10, 3)
-    np.testing.assert_array_equal(at(strip, MARGIN + 4 * (SIZE + 10), MARGIN + 50), solid(BLUE))
+    assert strip.shape == (info["height"], 2 * MARGIN + 2 * SIZE + 10, 3)
+    np.testing.assert_array_equal(at(strip, *drawn[-1].tiles[1]), solid(BLUE))
 
 
 # Part 4: noising and cross-attention.
 
 
-def test_latent_noising_labels_each_picture_with_its_timestep_and_factors(tmp_path):
+def test_latent_noising_labels_each_picture_with_its_timestep_and_factors(tmp_path, drawn):
     capture = photo_capture(timesteps=(0, 250, 999))
     info = noising.latent(capture, tmp_path / "noising.webp", tile_size=SIZE, columns=2)
     alphas = capture.arrays["alphas_cumprod_t"].astype(float)
     assert info["values_shown"] == {t: [round(np.sqrt(a), 3), round(np.sqrt(1 - a), 3)] for t, a in zip((0, 250, 999), alphas)}
     assert (info["space"], info["photo"]) == ("latent", "astronaut")
     grid = pixels(tmp_path / "noising.webp")
-    header, gap = 56, noising.GAP
-    assert grid.shape == (2 * MARGIN + 2 * (header + SIZE + gap) + noising.NOTE, 2 * MARGIN + 2 * SIZE + gap, 3)
-    for index in range(3):
-        left = MARGIN + (index % 2) * (SIZE + gap)
-        top = MARGIN + (index // 2) * (header + SIZE + gap) + header
+    assert grid.shape == (info["height"], 2 * MARGIN + 2 * SIZE + noising.GAP, 3)
+    tiles = drawn[-1].tiles
+    for index, (left, top) in enumerate(tiles):
         assert near(at(grid, left + 4, top + 4, 8), capture.arrays["decoded_noisy_latents"][index, 0, 0])
-    assert (grid[-noising.NOTE :].max(axis=2) < 150).any()  # the note's text under the grid
+    assert (grid[tiles[-1][1] + SIZE :].max(axis=2) < 150).any()  # the note's text under the grid
+    assert any(text.startswith("Noise") for _, text in drawn[-1].texts)
 
 
-def test_attention_maps_glow_where_each_word_was_read(tmp_path):
+def test_attention_maps_glow_where_each_word_was_read(tmp_path, drawn):
     capture = generation(image=(128, 128, 128))
     maps = capture.arrays["cross_attention"]
     maps[2] = 0.0
@@ -376,9 +399,8 @@ def test_attention_maps_glow_where_each_word_was_read(tmp_path):
     assert info["words"] == ["a", "red", "fox"]
     assert info["mean_attention"] == {f"{i}:{w}": round(float(maps[i].mean()), 5) for i, w in [(1, "a"), (2, "red"), (3, "fox")]}
     grid = pixels(tmp_path / "attention.webp")
-    header, gap = 28, 10
-    assert grid.shape == (2 * MARGIN + 2 * (header + 40 + gap) + 24, 2 * MARGIN + 2 * 40 + gap, 3)
-    red_map = at(grid, MARGIN, MARGIN + 2 * header + 40 + gap, 40).astype(int)  # panel 2: row 2, column 1
+    assert grid.shape == (info["height"], 2 * MARGIN + 2 * 40 + 10, 3)
+    red_map = at(grid, *drawn[-1].tiles[2], 40).astype(int)  # panel 2: row 2, column 1
     corner, far = red_map[2:8, 2:8].reshape(-1, 3).mean(axis=0), red_map[-8:-2, -8:-2].reshape(-1, 3).mean(axis=0)
     assert corner[0] - corner[2] > 80  # orange where the word was read
     assert abs(far[0] - far[2]) < 12  # grey where it was not
@@ -390,16 +412,19 @@ def test_attention_maps_glow_where_each_word_was_read(tmp_path):
 # Part 5: the storyboard.
 
 
-def test_storyboard_runs_from_tokens_to_the_final_picture(tmp_path):
+def test_storyboard_runs_from_tokens_to_the_final_picture(tmp_path, drawn):
     capture = generation(steps=3, image=YELLOW)
-    info = story.board(capture, tmp_path / "story.webp", show_steps=[2, 3], tile_size=SIZE)
+    info = story.board(capture, tmp_path / "story.webp", show_steps=[2, 3], tile_size=100)
     assert info["panels"] == 6  # tokens, embedding, starting noise, 2 steps, final picture
     strip = pixels(tmp_path / "story.webp")
-    gap, header = 10, 50
-    assert strip.shape == (2 * MARGIN + header + SIZE + story.PROMPT_LINE, 2 * MARGIN + 6 * (SIZE + gap) - gap, 3)
+    tiles = drawn[-1].tiles  # rows of story.COLUMNS, read left to right
+    assert [top for _, top in tiles] == [tiles[0][1]] * story.COLUMNS + [tiles[-1][1]] * (6 - story.COLUMNS)
+    assert strip.shape == (info["height"], 2 * MARGIN + story.COLUMNS * (100 + 10) - 10, 3)
+    assert {"START", "a", "red", "fox", "END"} <= {text for _, text in drawn[-1].texts}  # the token card's text counts
 
     def panel(index):
-        return at(strip, MARGIN + index * (SIZE + gap) + 4, MARGIN + header + 4, 8)
+        left, top = tiles[index]
+        return at(strip, left + 4, top + 4, 8)
 
     assert near(panel(2), capture.arrays["decoded_latents"][0, 0, 0])
     assert near(panel(3), capture.arrays["decoded_pred_original_sample"][1, 0, 0])

@@ -11,14 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from ..record import Capture, reads
-from .imaging import MARGIN, font, save_webp, tile, tile_grid
+from .imaging import LEADING, MARGIN, font_size, grid_width, save_webp, tile, tile_grid, wrap
 from .palette import MUTED
 from .tokens import readable
 
-KEY = "orange: where the picture's cross-attention read that word (each map scaled to its own range)"
+KEY = "orange: the parts of the picture that read this word most (each word's map scaled to its own range)"
+FONTS = (15, 13)  # px as shown in the site's text column: the words, the key
 
 
 def overlay(picture: Image.Image, heat: np.ndarray, strength: float = 0.65) -> Image.Image:
@@ -45,7 +46,10 @@ def maps(capture: Capture, destination: Path, *, tile_size: int = 160, columns: 
         low, high = heat.min(), heat.max()
         panels.append((tokens[index], "", overlay(picture, (heat - low) / (high - low) if high > low else heat * 0)))
         shares[f"{index}:{tokens[index]}"] = round(float(arrays["cross_attention"][index].mean()), 5)
-    canvas = tile_grid(panels, tile_size=tile_size, columns=columns, header=28, fonts=(16, 13), footer=34)  # 34: the key's line
-    ImageDraw.Draw(canvas).text((MARGIN, canvas.height - MARGIN - 18), KEY, font=font(13), fill=MUTED)
-    save_webp(destination, canvas, quality=90)
-    return {"width": canvas.width, "height": canvas.height, "words": [tokens[i] for i in words], "mean_attention": shares}
+    width = grid_width(columns, tile_size, 10)
+    key_size = font_size(width, FONTS[1])
+    key_height = len(wrap(KEY, key_size, width - 2 * MARGIN)) * round(key_size * LEADING)
+    canvas = tile_grid(panels, tile_size=tile_size, columns=columns, fonts=FONTS, footer=key_height + 8)
+    canvas.paragraph((MARGIN, canvas.height - MARGIN - key_height), KEY, key_size, width - 2 * MARGIN, MUTED)
+    info = save_webp(destination, canvas, quality=90)
+    return {**info, "words": [tokens[i] for i in words], "mean_attention": shares}

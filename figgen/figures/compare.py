@@ -11,17 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..record import Capture, reads
-from .imaging import save_webp, tile_grid
+from .imaging import font, font_size, grid_width, save_webp, text_width, tile_grid
+
+FONTS = (15, 13)  # px as shown in the site's text column: labels, second lines
 
 
-FIT = 40  # characters of a prompt that fit under a tile
-
-
-def label_for(template: str, capture: Capture, others: list[Capture] = ()) -> str:
+def label_for(template: str, capture: Capture, others: list[Capture] = (), fits=lambda text: len(text) <= 40) -> str:
     """`template` filled from the capture's settings, plus:
 
     prompt_end   the prompt's last three words;
-    prompt_fit   the whole prompt if it fits under a tile, else its end;
+    prompt_fit   the whole prompt if it `fits` under a tile, else its end;
     prompt_diff  the words of this prompt that not every other run's prompt has (what a swap changed).
     """
     spec = capture.meta["spec"]
@@ -34,7 +33,7 @@ def label_for(template: str, capture: Capture, others: list[Capture] = ()) -> st
     names = {
         **spec,
         "prompt_end": prompt_end,
-        "prompt_fit": spec["prompt"] if 0 < len(spec["prompt"]) <= FIT else prompt_end,
+        "prompt_fit": spec["prompt"] if spec["prompt"] and fits(spec["prompt"]) else prompt_end,
         "prompt_diff": " ".join(different[:4]) or prompt_end,
         "scheduler_name": spec["scheduler"].upper(),
     }
@@ -62,11 +61,15 @@ def grid(
     subtemplates = [sublabels] * len(captures) if isinstance(sublabels, str) else list(sublabels)
     if len(templates) != len(captures) or len(subtemplates) != len(captures):
         raise ValueError(f"{len(captures)} captures but {len(templates)} labels and {len(subtemplates)} sublabels")
+    second_line = font(font_size(grid_width(columns or len(captures), tile_size, 10), FONTS[1]))
+
+    def fits(text: str) -> bool:
+        return text_width(text, second_line) <= tile_size + 6
+
     panels = [
-        (label_for(template, capture, captures), label_for(subtemplate, capture, captures), capture.arrays["image"])
+        (label_for(template, capture, captures, fits), label_for(subtemplate, capture, captures, fits), capture.arrays["image"])
         for capture, template, subtemplate in zip(captures, templates, subtemplates)
     ]
-    header = 50 if any(subtemplates) else 30
-    canvas = tile_grid(panels, tile_size=tile_size, columns=columns, header=header)
-    save_webp(destination, canvas, quality=quality, lossless=lossless)
-    return {"width": canvas.width, "height": canvas.height, "labels": [title for title, _, _ in panels]}
+    canvas = tile_grid(panels, tile_size=tile_size, columns=columns, fonts=FONTS)
+    info = save_webp(destination, canvas, quality=quality, lossless=lossless)
+    return {**info, "labels": [title for title, _, _ in panels]}

@@ -10,17 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from ..record import Capture, reads
-from .imaging import MARGIN, draw_centred, font, save_animated_webp, save_webp, tile, tile_grid
+from .imaging import MARGIN, font_size, save_animated_webp, save_webp, tile, tile_grid
 from .palette import INK
 from .steps import READS as STEP_READS, write_step_frames
 
-ROW_LABELS = ("noisy latent x_t", "predicted x0")
-# Layout, in pixels (MARGIN, the outer margin, is every raster figure's): gap between tiles,
-# room for row labels, column headings and the animation's caption line.
-GAP, LABEL_WIDTH, HEADER, FOOTER = 8, 150, 52, 30
+ROW_LABELS = ("noisy latent x_t: what the model is given", "predicted x0: its guess of the finished picture")
+# Layout, in pixels (MARGIN, the outer margin, is every raster figure's): gap between tiles and the
+# animation's caption line; FONTS, the sizes text shows at in the site's text column.
+GAP, FOOTER, FONTS = 8, 30, (15, 13)
 
 
 def check_steps(capture: Capture, show_steps: list[int]) -> int:
@@ -34,19 +34,16 @@ def check_steps(capture: Capture, show_steps: list[int]) -> int:
 
 def two_rows(capture: Capture, destination: Path, show_steps: list[int], rows, row_labels, *,
              tile_size: int, quality: int, lossless: bool) -> dict:
-    """One column per chosen step, headed by its number and timestep; `rows` give each column's two pictures."""
+    """One column per chosen step, headed by its number and timestep; `rows` give each column's two pictures,
+    each row under its label."""
     count = check_steps(capture, show_steps)
     timesteps = capture.arrays["timesteps"]
     top_row = [(f"step {step} of {count}", f"t = {int(timesteps[step - 1])}", rows[0](step - 1)) for step in show_steps]
     bottom_row = [("", "", rows[1](step - 1)) for step in show_steps]
-    canvas = tile_grid(top_row + bottom_row, tile_size=tile_size, columns=len(show_steps), header=HEADER,
-                       fonts=(20, 16), gap=GAP, left=LABEL_WIDTH)
-    draw = ImageDraw.Draw(canvas)
-    for row, label in enumerate(row_labels):
-        top = MARGIN + HEADER + row * (tile_size + GAP) + tile_size // 2 - 12
-        draw.text((MARGIN, top), label, font=font(16), fill=INK)
-    save_webp(destination, canvas, quality=quality, lossless=lossless)
-    return {"width": canvas.width, "height": canvas.height, "steps_shown": list(show_steps)}
+    canvas = tile_grid(top_row + bottom_row, tile_size=tile_size, columns=len(show_steps), fonts=FONTS, gap=GAP,
+                       row_titles=list(row_labels))
+    info = save_webp(destination, canvas, quality=quality, lossless=lossless)
+    return {**info, "steps_shown": list(show_steps)}
 
 
 @reads("timesteps", "decoded_latents", "decoded_pred_original_sample")
@@ -55,7 +52,7 @@ def sequence(
     destination: Path,
     *,
     show_steps: list[int],
-    tile_size: int = 256,
+    tile_size: int = 192,
     quality: int = 90,
     lossless: bool = False,
 ) -> dict:
@@ -84,25 +81,25 @@ def animation(
     timesteps = capture.arrays["timesteps"]
     count = len(timesteps)
 
-    def frame(left_image, right_image, text: str) -> Image.Image:
+    def frame(left_image, right_image, text: str):
         canvas = tile_grid([("", "", left_image), ("", "", right_image)], tile_size=tile_size, gap=GAP, footer=FOOTER)
-        draw_centred(ImageDraw.Draw(canvas), canvas.width // 2, MARGIN + tile_size + 6, text, font(16), INK)
+        canvas.text((canvas.width // 2, MARGIN + tile_size + 6), text, font_size(canvas.width, FONTS[0]), INK, centred=True)
         return canvas
 
     frames = [
         frame(
             capture.arrays["decoded_latents"][index],
             capture.arrays["decoded_pred_original_sample"][index],
-            f"step {index + 1} of {count} (t = {int(timesteps[index])}): x_t | predicted x0",
+            f"step {index + 1} of {count} (t = {int(timesteps[index])}): noisy latent x_t | predicted x0",
         )
         for index in range(count)
     ]
     final = capture.arrays["image"]
     frames.append(frame(final, final, "finished: the final latent, decoded"))
     durations = [frame_ms] * count + [final_hold_ms]
-    save_animated_webp(destination, frames, durations, quality=quality, lossless=lossless)
+    info = save_animated_webp(destination, frames, durations, quality=quality, lossless=lossless)
     viewer = write_step_frames(capture, destination)
-    return {"width": frames[0].width, "height": frames[0].height, "frames": len(frames), "viewer": "replace", **viewer}
+    return {**info, "frames": len(frames), "viewer": "replace", **viewer}
 
 
 def latent_as_colour(latent: np.ndarray) -> np.ndarray:
@@ -122,5 +119,5 @@ def noise_and_image(capture: Capture, destination: Path, *, show_steps: list[int
         lambda index: tile(latent_as_colour(arrays["noise_pred"][index]), tile_size, Image.Resampling.NEAREST),
         lambda index: arrays["decoded_pred_original_sample"][index],
     )
-    labels = ("predicted noise", "predicted picture")
+    labels = ("the noise the model predicts (shown as colours)", "the clean picture that prediction implies")
     return two_rows(capture, destination, show_steps, rows, labels, tile_size=tile_size, quality=quality, lossless=lossless)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from ..record import Capture, reads
-from .imaging import font, save_webp
-from .palette import ACCENT, BACKGROUND, INK, MUTED
+from .imaging import LEADING, MARGIN, Canvas, font, font_size, save_webp, text_width, wrap
+from .palette import ACCENT, INK, MUTED
 from .svg import Svg
 from .tokens import END, readable
 
@@ -25,24 +25,42 @@ def diverging(values: np.ndarray, limit: float) -> np.ndarray:
 
 
 @reads("prompt_embeds")
-def heatmap(capture: Capture, destination: Path, *, rows_shown: int = 16, row_height: int = 14) -> dict:
-    """One row per token slot, one column per number: the first `rows_shown` slots of the 77."""
+def heatmap(capture: Capture, destination: Path, *, rows_shown: int = 16, min_width: int = 448) -> dict:
+    """One row per token slot, one column per number: the first `rows_shown` slots of the 77.
+
+    Each number is at least one pixel wide, and wider when there are few, so that the picture is
+    at least `min_width` pixels wide (mini-sd's 64 numbers a slot get 7 pixels each).
+    """
     embeds = capture.arrays["prompt_embeds"]
     tokens = capture.meta["tokens"]
-    slots, width = embeds.shape
+    slots, numbers = embeds.shape
     limit = float(np.percentile(np.abs(embeds), 99))
-    label_width, margin, header = 150, 12, 40
-    picture = Image.fromarray(diverging(embeds[:rows_shown], limit)).resize((width, rows_shown * row_height), Image.Resampling.NEAREST)
-    canvas = Image.new("RGB", (label_width + width + 2 * margin, header + picture.height + 50 + 2 * margin), BACKGROUND)
-    canvas.paste(picture, (margin + label_width, margin + header))
-    draw = ImageDraw.Draw(canvas)
-    draw.text((margin, margin), f"first {rows_shown} of {slots} slots  x  all {width} numbers per slot", font=font(17), fill=INK)
-    for row in range(rows_shown):
-        draw.text((margin, margin + header + row * row_height - 1), f"{row + 1:>2} {readable(tokens[row])}", font=font(12), fill=INK)
-    foot = margin + header + picture.height + 10
-    draw.text((margin + label_width, foot), f"blue: below zero   white: zero   orange: above zero (colours saturate at +-{limit:.2f})", font=font(13), fill=MUTED)
-    save_webp(destination, canvas, lossless=True)
-    return {"width": canvas.width, "height": canvas.height, "slots": slots, "numbers_per_slot": width, "colour_limit": round(limit, 4)}
+    column = max(1, min_width // numbers)
+    labels = [f"{row + 1:>2} {readable(tokens[row])}" for row in range(rows_shown)]
+    # The labels' font depends on the canvas's width, and the width on the labels: settle both together.
+    width, label_width = 2 * MARGIN + numbers * column, 0
+    while True:
+        label_size = font_size(width, 12)
+        label_width = max(text_width(label, font(label_size)) for label in labels) + 12
+        if 2 * MARGIN + label_width + numbers * column <= width:
+            break
+        width = 2 * MARGIN + label_width + numbers * column
+    title_size, key_size = font_size(width, 15), font_size(width, 13)
+    row_height = round(label_size * LEADING)
+    title = f"the first {rows_shown} of the {slots} slots, one a row; each row is {numbers} numbers"
+    key = f"blue: below zero; white: zero; orange: above zero (colours saturate at ±{limit:.2f})"
+    inner = width - 2 * MARGIN
+    header = len(wrap(title, title_size, inner)) * round(title_size * LEADING) + 10
+    footer = 10 + len(wrap(key, key_size, inner)) * round(key_size * LEADING)
+    picture = Image.fromarray(diverging(embeds[:rows_shown], limit)).resize((numbers * column, rows_shown * row_height), Image.Resampling.NEAREST)
+    canvas = Canvas(width, 2 * MARGIN + header + picture.height + footer)
+    canvas.paste(picture, (MARGIN + label_width, MARGIN + header))
+    canvas.paragraph((MARGIN, MARGIN), title, title_size, inner)
+    for row, label in enumerate(labels):
+        canvas.text((MARGIN, MARGIN + header + row * row_height), label, label_size, INK)
+    canvas.paragraph((MARGIN, MARGIN + header + picture.height + 10), key, key_size, inner, MUTED)
+    info = save_webp(destination, canvas, lossless=True)
+    return {**info, "slots": slots, "numbers_per_slot": numbers, "colour_limit": round(limit, 4)}
 
 
 def prompt_vector(capture: Capture) -> np.ndarray:

@@ -27,9 +27,9 @@ def world_samples(destination: Path, *, count: int = 8, seed: int = 3, tile_size
         (f"a {scene.colour} {scene.shape}", f"on a {scene.background} background", world.draw(scene, world.SIZE))
         for scene in scenes
     ]
-    canvas = tile_grid(panels, tile_size=tile_size, columns=4, header=44, fonts=(15, 13))
-    save_webp(destination, canvas, lossless=True)
-    return {"width": canvas.width, "height": canvas.height, "captions": [s.caption for s in scenes], "picture_size": world.SIZE}
+    canvas = tile_grid(panels, tile_size=tile_size, columns=4, fonts=(15, 13))
+    info = save_webp(destination, canvas, lossless=True)
+    return {**info, "captions": [s.caption for s in scenes], "picture_size": world.SIZE}
 
 
 def smooth(values: list[float], window: int) -> list[float]:

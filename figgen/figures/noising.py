@@ -10,16 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import ImageDraw
-
 from .. import sd14
 from ..record import Capture, reads
 from ..models import SD14_REPO
 from ..photos import load_photo
-from .imaging import MARGIN, font, save_webp, tile_grid
+from .imaging import LEADING, MARGIN, font_size, grid_width, save_webp, tile_grid, wrap
 from .palette import INK
 
-GAP, NOTE = 8, 44  # pixels between tiles, and for the two-line note below them
+GAP = 8  # pixels between tiles
+FONTS = (16, 13)  # px as shown in the site's text column: timesteps, factors and the note
 
 
 def grid(destination: Path, images, timesteps, alphas_cumprod, note: str, *, tile_size: int, columns: int) -> dict:
@@ -30,10 +29,13 @@ def grid(destination: Path, images, timesteps, alphas_cumprod, note: str, *, til
         signal, spread = float(np.sqrt(alphas_cumprod[t])), float(np.sqrt(1 - alphas_cumprod[t]))
         panels.append((f"t = {t}", f"picture x {signal:.3f}, noise x {spread:.3f}", image))
         shown[int(t)] = [round(signal, 3), round(spread, 3)]
-    canvas = tile_grid(panels, tile_size=tile_size, columns=columns, header=56, fonts=(20, 14), gap=GAP, footer=GAP + NOTE)
-    ImageDraw.Draw(canvas).text((MARGIN, canvas.height - NOTE), note, font=font(14), fill=INK)
-    save_webp(destination, canvas, quality=88)
-    return {"width": canvas.width, "height": canvas.height, "values_shown": shown}
+    width = grid_width(columns, tile_size, GAP)
+    note_size = font_size(width, FONTS[1])
+    note_height = len(wrap(note, note_size, width - 2 * MARGIN)) * round(note_size * LEADING)
+    canvas = tile_grid(panels, tile_size=tile_size, columns=columns, fonts=FONTS, gap=GAP, footer=GAP + note_height)
+    canvas.paragraph((MARGIN, canvas.height - MARGIN - note_height), note, note_size, width - 2 * MARGIN, INK)
+    info = save_webp(destination, canvas, quality=88)
+    return {**info, "values_shown": shown}
 
 
 def photo(

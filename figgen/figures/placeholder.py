@@ -12,9 +12,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from PIL import Image, ImageDraw
-
-from .imaging import font, save_webp
+from .imaging import Canvas, save_webp
 from .palette import INK, MUTED, PAPER, PAPER_EDGE
 
 WIDTH = 1200
@@ -30,7 +28,7 @@ def placeholder(figure_id: str, about: str, destination: Path) -> dict:
     """
     if destination.suffix == ".svg":
         return placeholder_svg(figure_id, about, destination)
-    title, body = font(34), font(22)
+    title, body = 34, 22
     lines = [("PLACEHOLDER: this figure has not been rendered yet", title, INK)]
     lines.append(("", body, INK))
     lines += [(line, body, INK) for line in textwrap.wrap(about, width=95)]
@@ -40,15 +38,13 @@ def placeholder(figure_id: str, about: str, destination: Path) -> dict:
 
     line_height, margin = 34, 40
     height = 2 * margin + line_height * len(lines) + 12
-    canvas = Image.new("RGB", (WIDTH, height), PAPER)
-    draw = ImageDraw.Draw(canvas)
-    draw.rectangle((4, 4, WIDTH - 5, height - 5), outline=PAPER_EDGE, width=6)
+    canvas = Canvas(WIDTH, height, PAPER)
+    canvas.rectangle((4, 4, WIDTH - 5, height - 5), outline=PAPER_EDGE, width=6)
     top = margin
-    for text, typeface, fill in lines:
-        draw.text((margin, top), text, font=typeface, fill=fill)
-        top += line_height + (12 if typeface is title else 0)
-    save_webp(destination, canvas, lossless=True)
-    return {"width": WIDTH, "height": height}
+    for text, size, fill in lines:
+        canvas.text((margin, top), text, size, fill)
+        top += line_height + (12 if size == title else 0)
+    return save_webp(destination, canvas, lossless=True)
 
 
 def placeholder_svg(figure_id: str, about: str, destination: Path) -> dict:

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from ..record import Capture, reads
-from .imaging import save_webp, tile, tile_grid
+from .imaging import mosaic, save_webp, tile, tile_grid
 
 
 def psnr(original: np.ndarray, reconstruction: np.ndarray) -> float:
@@ -27,19 +27,20 @@ def channel_images(latent: np.ndarray) -> list[np.ndarray]:
     return pictures
 
 
-def panels(destination: Path, pictures: list[tuple[str, str, np.ndarray]], tile_size: int, lossless: bool = True) -> dict:
+def panels(destination: Path, pictures: list[tuple[str, str, object]], tile_size: int, lossless: bool = True) -> dict:
     """Pictures in a row, each with a title and a second line; one smaller than a tile (a latent) is enlarged as blocks."""
     pictures = [
-        (title, subtitle, tile(picture, tile_size, Image.Resampling.NEAREST) if picture.shape[1] < tile_size else picture)
+        (title, subtitle, tile(picture, tile_size, Image.Resampling.NEAREST)
+         if isinstance(picture, np.ndarray) and picture.shape[1] < tile_size else picture)
         for title, subtitle, picture in pictures
     ]
-    canvas = tile_grid(pictures, tile_size=tile_size)
-    save_webp(destination, canvas, lossless=lossless, quality=90)
-    return {"width": canvas.width, "height": canvas.height}
+    canvas = tile_grid(pictures, tile_size=tile_size, fonts=(15, 13))
+    return save_webp(destination, canvas, lossless=lossless, quality=90)
 
 
 @reads("photo", "latents", "decoded_latents")
 def round_trip(capture: Capture, destination: Path, *, tile_size: int = 224) -> dict:
+    """Four panels: the photo, its latent's channels (two by two), the photo decoded again, and the difference."""
     arrays = capture.arrays
     original, reconstruction = arrays["photo"], arrays["decoded_latents"]
     difference = np.abs(original.astype(np.int16) - reconstruction.astype(np.int16))
@@ -47,7 +48,7 @@ def round_trip(capture: Capture, destination: Path, *, tile_size: int = 224) -> 
     score = psnr(original, reconstruction)
     channels, side = arrays["latents"].shape[0], arrays["latents"].shape[1]
     pictures = [("photo", f"{original.shape[1]} x {original.shape[0]} x 3", original)]
-    pictures += [(f"latent channel {i + 1}", f"{side} x {side}", image) for i, image in enumerate(channel_images(arrays["latents"]))]
+    pictures.append((f"latent: {channels} channels", f"each {side} x {side}", mosaic(channel_images(arrays["latents"]), tile_size)))
     pictures += [("decoded again", f"PSNR {score:.1f} dB", reconstruction), ("difference x 4", "bright = changed", amplified)]
     info = panels(destination, pictures, tile_size)
     return {**info, "psnr_db": round(score, 2), "latent_channels": channels, "latent_side": side}
@@ -76,12 +77,12 @@ def detail(capture: Capture, destination: Path, *, box: list[float], tile_size: 
 
 
 @reads("final_latents", "image")
-def channels(capture: Capture, destination: Path, *, tile_size: int = 200) -> dict:
-    """The 4 channels of a generated picture's final latent, beside the decoded picture."""
+def channels(capture: Capture, destination: Path, *, tile_size: int = 300) -> dict:
+    """The 4 channels of a generated picture's final latent (two by two), beside the decoded picture."""
     arrays = capture.arrays
     latent = arrays["final_latents"]
     side = latent.shape[1]
-    pictures = [(f"channel {i + 1}", f"{side} x {side}", image) for i, image in enumerate(channel_images(latent))]
+    pictures = [(f"final latent: {latent.shape[0]} channels", f"each {side} x {side}", mosaic(channel_images(latent), tile_size))]
     pictures.append(("decoded picture", "{} x {} x 3".format(*arrays["image"].shape[:2]), arrays["image"]))
     info = panels(destination, pictures, tile_size)
     return {**info, "latent_side": side}
