@@ -150,6 +150,11 @@ def describe(provenance: dict, provenance_link: str, mini_link: str = MINI_SD_PA
             f"Drawn by figgen from [mini-sd]({mini_link})'s own files (its picture world, its training and "
             f"quality records), not from a model run. [Provenance]({provenance_link})"
         )
+    if "model" not in provenance and provenance.get("events"):
+        return (
+            "Drawn by figgen from the dates, papers and authors listed in its provenance file, each with its "
+            f"source. [Provenance]({provenance_link})"
+        )
     if "model" not in provenance:
         return (
             "Computed by figgen from Stable Diffusion 1.4's configuration, tokenizer and noise schedule; "

@@ -154,6 +154,8 @@ def test_captions_name_the_model_from_the_provenance_and_fill_in_its_facts():
     assert site_hook.facts(figure, sd14)["model"] == "Stable Diffusion 1.4"
     records = site_hook.describe({"renderer": "minisd.loss_curves"}, "x.json", "mini-sd.md")
     assert records.startswith("Drawn by figgen from [mini-sd](mini-sd.md)'s own files") and "configuration" not in records
+    timeline = site_hook.describe({"renderer": "timeline.draw", "events": [{"date": "2015-03-12"}]}, "x.json")
+    assert timeline.startswith("Drawn by figgen from the dates, papers and authors") and "weights" not in timeline
     placeholder = site_hook.describe({"placeholder": True}, "x.json", about_link="../about-figures.md#x")
     assert "has not been drawn yet" in placeholder and "will show" not in placeholder
     stand_in = site_hook.describe({"fallback": True}, "x.json", about_link="../about-figures.md#x")
