@@ -100,7 +100,7 @@ def flops(destination: Path) -> dict:
     y = bar(100, "on the small latent, 64 × 64 (what SD 1.4 does)", latent / pixels, ACCENT, ACCENT, "1 ×")
     y = bar(y, "on the full-size picture, 512 × 512", 1.0, WARM, WARM, f"{ratio:,.0f} ×")
     y = svg.paragraph(left, y, f"On the full-size picture, the same UNet would need {ratio:,.0f} times the work "
-                               f"for every step ({plain(latent)} become {plain(pixels)}).", 14, width - 2 * left,
+                               "for every step.", 14, width - 2 * left,
                       fill=MUTED)
 
     # Part 2: one whole picture, split by model.
@@ -116,8 +116,8 @@ def flops(destination: Path) -> dict:
         y = bar(y, name, value / total, ACCENT, ACCENT if unet else PALE, percent(value / total))
     y = svg.paragraph(
         left, y,
-        f"One whole picture: {plain(total)}. Counted with PyTorch's FLOP counter on SD 1.4's exact layer "
-        "shapes, with guidance (2 predictions per step) and DDIM (one step, one call).",
+        "Counted by software that tallies every sum, on SD 1.4's exact design, with guidance (2 predictions "
+        "per step) and 50 steps.",
         14, width - 2 * left, fill=MUTED,
     )
     svg.height = y + 4

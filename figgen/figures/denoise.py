@@ -17,7 +17,7 @@ from .imaging import MARGIN, font_size, save_animated_webp, save_webp, tile, til
 from .palette import INK
 from .steps import READS as STEP_READS, write_step_frames
 
-ROW_LABELS = ("noisy latent x_t: what the model is given", "predicted x0: its guess of the finished picture")
+ROW_LABELS = ("noisy input: what the model is given at this step", "its guess of the finished picture")
 # Layout, in pixels (MARGIN, the outer margin, is every raster figure's): gap between tiles and the
 # animation's caption line; FONTS, the sizes text shows at in the site's text column.
 GAP, FOOTER, FONTS = 8, 30, (15, 13)
@@ -90,7 +90,7 @@ def animation(
         frame(
             capture.arrays["decoded_latents"][index],
             capture.arrays["decoded_pred_original_sample"][index],
-            f"step {index + 1} of {count} (t = {int(timesteps[index])}): noisy latent x_t | predicted x0",
+            f"step {index + 1} of {count} (t = {int(timesteps[index])}): noisy input | its guess",
         )
         for index in range(count)
     ]

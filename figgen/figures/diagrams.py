@@ -248,7 +248,7 @@ def unet(destination: Path) -> dict:
         f"the up stage of the same size. Cross-attention, where the text steers the picture, sits in every stage "
         f"except the lowest down stage and the first up stage. {total:,} parameters in all.",
     )
-    svg.text(20, 36, f"The UNet: {total:,} parameters, shaped like a U", 26, "start", weight="bold")
+    svg.text(20, 36, "The UNet, shaped like a U", 26, "start", weight="bold")
     box_w, box_h = 250, 84
     level_y = [64, 174, 284, 394]
     positions = {}
@@ -260,10 +260,10 @@ def unet(destination: Path) -> dict:
         x, y = positions[name]
         fill, stroke = (PALE_WARM, WARM) if attention else (PALE, ACCENT)
         svg.rect(x, y, box_w, box_h, fill=fill, stroke=stroke)
-        svg.text(x + box_w / 2, y + 25, f"{name}: {resolution} × {resolution} × {channels}", 19, weight="bold")
-        svg.text(x + box_w / 2, y + 50, "with cross-attention" if attention else "no attention", 18,
+        svg.text(x + box_w / 2, y + 25, f"{name}: {resolution} × {resolution} grid", 19, weight="bold")
+        svg.text(x + box_w / 2, y + 50, f"{channels:,} notes per spot", 18, fill=MUTED)
+        svg.text(x + box_w / 2, y + 73, "reads the text" if attention else "does not read the text", 18,
                  fill=WARM if attention else MUTED)
-        svg.text(x + box_w / 2, y + 73, f"{parameters:,} parameters", 18, fill=MUTED)
     for index in range(4):
         x1, y1 = positions[f"down {index + 1}"]
         x2, y2 = positions[f"up {4 - index}"]
@@ -281,9 +281,8 @@ def unet(destination: Path) -> dict:
     svg.text(500, 166, "skip connections (dashed): detail carried across", 18, fill=MUTED)
     y = svg.paragraph(
         20, my + box_h + 44,
-        f"Cross-attention is where the UNet reads the text. Halving the size at each step down: {side} → {side // 2} → "
-        f"{side // 4} → {side // 8}, then doubling back. Input and output layers and the timestep embedding: "
-        f"{edges:,} parameters.",
+        f"Orange stages read the text (cross-attention); blue ones do not. Each step down halves the grid's width "
+        f"and height, {side} → {side // 2} → {side // 4} → {side // 8}; each step up doubles them back.",
         18, 960, fill=MUTED,
     )
     svg.height = y

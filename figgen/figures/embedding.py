@@ -48,7 +48,7 @@ def heatmap(capture: Capture, destination: Path, *, rows_shown: int = 16, min_wi
     title_size, key_size = font_size(width, 15), font_size(width, 13)
     row_height = round(label_size * LEADING)
     title = f"the first {rows_shown} of the {slots} slots, one a row; each row is {numbers} numbers"
-    key = f"blue: below zero; white: zero; orange: above zero (colours saturate at ±{limit:.2f})"
+    key = f"blue: below zero; white: zero; orange: above zero (the deepest colours mean ±{limit:.2f} or more)"
     inner = width - 2 * MARGIN
     header = len(wrap(title, title_size, inner)) * round(title_size * LEADING) + 10
     footer = 10 + len(wrap(key, key_size, inner)) * round(key_size * LEADING)
@@ -91,7 +91,7 @@ def similarity(captures: list[Capture], destination: Path, *, cell: int = 64) ->
             f"{prompts[i]} vs {prompts[j]}: {matrix[i, j]:.2f}" for i in range(count) for j in range(i + 1, count)
         ),
     )
-    svg.text(20, 32, "How alike are these prompts to the text encoder? (1 = same direction)", 17, "start", weight="bold")
+    svg.text(20, 32, "How alike are these prompts to the text encoder? (1 = a perfect match)", 17, "start", weight="bold")
     low = float(matrix.min())
     for i, prompt in enumerate(prompts):
         svg.text(label_w - 10, top + i * cell + cell / 2 + 5, f"{i + 1}. {prompt}", 13, "end")

@@ -14,7 +14,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 EVENTS_FILE = Path(__file__).parents[1] / "data" / "timeline.toml"
-REQUIRED = ("date", "title", "who", "paper", "source")
+REQUIRED = ("date", "title", "change", "who", "paper", "source")
 
 
 def load_events(path: Path = EVENTS_FILE) -> list[dict]:
@@ -36,7 +36,7 @@ def draw(destination: Path, *, highlight: str = "Stable Diffusion 1.4") -> dict:
     svg = Svg(
         width, 0,
         "A timeline of diffusion models, 2015 to 2024",
-        "; ".join(f"{event['date']:%B %Y}: {event['title']} ({event['who']})" for event in events),
+        "; ".join(f"{event['date']:%B %Y}: {event['title']}. {event['change']} ({event['who']})" for event in events),
     )
     y = svg.paragraph(16, 32, "From the first diffusion model to Stable Diffusion 1.4 and after", 19, width - 32,
                       weight="bold") + 12
@@ -47,10 +47,8 @@ def draw(destination: Path, *, highlight: str = "Stable Diffusion 1.4") -> dict:
         svg.text(axis_x - 14, y, f"{event['date']:%b %Y}", 14, "end", WARM if key else MUTED, "bold" if key else "normal")
         svg.circle(axis_x, y - 5, 7 if key else 5, WARM if key else ACCENT)
         y = svg.paragraph(text_x, y, event["title"], 16, text_w, fill=colour, weight="bold")
+        y = svg.paragraph(text_x, y, event["change"], 14, text_w, fill=INK)
         y = svg.paragraph(text_x, y, event["who"], 13, text_w, fill=MUTED)
-        for line in svg.wrap(event["paper"], 13, text_w):
-            svg.text(text_x, y, line, 13, "start", MUTED, extra=' font-style="italic"')
-            y += 13 * 1.3
         y += 14
     svg.parts.insert(2, f'<line x1="{axis_x}" y1="{first - 16}" x2="{axis_x}" y2="{y - 30}" stroke="{LINE}" stroke-width="2"/>')
     svg.height = y - 4
