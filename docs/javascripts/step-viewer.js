@@ -30,8 +30,8 @@
   function build(figure, index, base) {
     const steps = index.steps;
     const last = steps.length; // position last + 1 is the finished picture
-    const noisy = picture("What the model is given at this step (the noisy latent, x\u209c)");
-    const guess = picture("Its guess of the finished picture (predicted x\u2080)");
+    const noisy = picture("Noisy input: what the model is given at this step");
+    const guess = picture("Its guess of the finished picture");
 
     const viewer = element("div", {
       class: "step-viewer",
@@ -70,7 +70,7 @@
       const step = steps[at - 1];
       return (
         `Step ${step.step} of ${last} \u00b7 timestep ${step.timestep} of 999 \u00b7 ` +
-        `strength of the noise ${step.noise_level.toFixed(2)} (1 = nothing but noise; \u221a(1\u2212\u1fb1\u209c))`
+        `the noise is scaled by ${step.noise_level.toFixed(2)} (1 = full strength; \u221a(1\u2212\u1fb1\u209c), Part 4)`
       );
     }
 
