@@ -249,20 +249,20 @@ def unet(destination: Path) -> dict:
         f"except the lowest down stage and the first up stage. {total:,} parameters in all.",
     )
     svg.text(20, 36, "The UNet, shaped like a U", 26, "start", weight="bold")
-    box_w, box_h = 250, 84
-    level_y = [64, 174, 284, 394]
+    box_w, box_h = 250, 64
+    level_y = [64, 164, 264, 364]
     positions = {}
     for index in range(4):
         positions[f"down {index + 1}"] = (40 + index * 30, level_y[index])
         positions[f"up {4 - index}"] = (730 - index * 30, level_y[index])
-    positions["middle"] = (375, 504)
+    positions["middle"] = (375, 464)
     for name, resolution, channels, attention, parameters in stages:
         x, y = positions[name]
         fill, stroke = (PALE_WARM, WARM) if attention else (PALE, ACCENT)
         svg.rect(x, y, box_w, box_h, fill=fill, stroke=stroke)
-        svg.text(x + box_w / 2, y + 25, f"{name}: {resolution} × {resolution} grid", 19, weight="bold")
-        svg.text(x + box_w / 2, y + 50, f"{channels:,} notes per spot", 18, fill=MUTED)
-        svg.text(x + box_w / 2, y + 73, "reads the text" if attention else "does not read the text", 18,
+        # Channel widths stay out of the picture (a lay reader gets them in Part 4's "For the curious" box).
+        svg.text(x + box_w / 2, y + 27, f"{name}: {resolution} × {resolution} grid", 19, weight="bold")
+        svg.text(x + box_w / 2, y + 52, "reads the text" if attention else "does not read the text", 18,
                  fill=WARM if attention else MUTED)
     for index in range(4):
         x1, y1 = positions[f"down {index + 1}"]
@@ -278,7 +278,7 @@ def unet(destination: Path) -> dict:
     ux, uy = positions["up 1"]
     svg.line(dx + box_w / 2, dy + box_h, mx + 20, my + box_h / 2, stroke=MUTED, width=1.8, arrow=True)
     svg.line(mx + box_w - 20, my + box_h / 2, ux + box_w / 2, uy + box_h, stroke=MUTED, width=1.8, arrow=True)
-    svg.text(500, 166, "skip connections (dashed): detail carried across", 18, fill=MUTED)
+    svg.text(500, 152, "skip connections (dashed): detail carried across", 18, fill=MUTED)
     y = svg.paragraph(
         20, my + box_h + 44,
         f"Orange stages read the text (cross-attention); blue ones do not. Each step down halves the grid's width "

@@ -48,7 +48,8 @@ def heatmap(capture: Capture, destination: Path, *, rows_shown: int = 16, min_wi
     title_size, key_size = font_size(width, 15), font_size(width, 13)
     row_height = round(label_size * LEADING)
     title = f"the first {rows_shown} of the {slots} slots, one a row; each row is {numbers} numbers"
-    key = f"blue: below zero; white: zero; orange: above zero (the deepest colours mean ±{limit:.2f} or more)"
+    # The exact colour limit goes to the provenance ("colour_limit"), not into the reader's picture.
+    key = "blue: below zero; white: zero; orange: above zero; the deeper the colour, the further from zero"
     inner = width - 2 * MARGIN
     header = len(wrap(title, title_size, inner)) * round(title_size * LEADING) + 10
     footer = 10 + len(wrap(key, key_size, inner)) * round(key_size * LEADING)
