@@ -123,6 +123,7 @@ def run_settings(provenance: dict) -> str:
     if not spec or "prompt" not in spec:
         return ""
     scheduler = runs[0].get("scheduler", spec["scheduler"])
+    scheduler = scheduler.removesuffix("Scheduler").upper() if scheduler.endswith("Scheduler") else scheduler
     prompt = f"prompt “{spec['prompt']}”" if spec["prompt"] else "empty prompt"
     several = " (first run shown)" if len(runs) > 1 else ""
     return (
@@ -161,11 +162,8 @@ def describe(provenance: dict, provenance_link: str, mini_link: str = MINI_SD_PA
             f"no trained weights needed. [Provenance]({provenance_link})"
         )
     if provenance["model"] == MINI_SD:
-        millions = provenance.get("parameters", 0) / 1e6
-        parts = [
-            f"**Drawn by mini-sd**, this site's {millions:.1f}-million-parameter miniature of SD 1.4 "
-            f"([Meet mini-sd]({mini_link})), not by Stable Diffusion 1.4 itself"
-        ]
+        # Short: it sits under a dozen figures. The parameter count and device are in the provenance file.
+        parts = [f"**Drawn by [mini-sd]({mini_link})**, this site's miniature, not by Stable Diffusion 1.4"]
     elif provenance["model"] == SD14_REPO:
         parts = [f"**Drawn by Stable Diffusion 1.4** (revision `{provenance['revision'][:12]}`)"]
     else:
@@ -173,7 +171,7 @@ def describe(provenance: dict, provenance_link: str, mini_link: str = MINI_SD_PA
     settings = run_settings(provenance)
     if settings:
         parts.append(settings)
-    if provenance.get("device"):
+    if provenance.get("device") and provenance["model"] != MINI_SD:
         parts.append(f"{provenance['dtype']} on {provenance.get('device_name', provenance['device'])}")
     return "; ".join(parts) + f". [Provenance]({provenance_link})"
 

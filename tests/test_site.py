@@ -76,7 +76,7 @@ def test_part1_embeds_the_denoise_figure_with_caption_and_provenance(site):
     if recorded.get("placeholder"):
         assert "Placeholder" in block and 'alt="Placeholder card' in block
     elif recorded["model"] == "mini-sd":
-        assert "<strong>Drawn by mini-sd</strong>" in block and 'href="../mini-sd/"' in block
+        assert '<strong>Drawn by <a href="../mini-sd/">mini-sd</a></strong>' in block
         assert f"prompt “{recorded['captures'][0]['spec']['prompt']}”" in block and "mini-sd" in block.split("alt=")[1][:400]
     else:
         assert "<strong>Drawn by Stable Diffusion 1.4</strong>" in block
@@ -144,7 +144,8 @@ def test_captions_name_the_model_from_the_provenance_and_fill_in_its_facts():
     mini = {"model": "mini-sd", "revision": "abc", "parameters": 7_497_851,
             "captures": [{"spec": spec, "scheduler": "DDIMScheduler"}], "device": "cpu", "device_name": "CPU", "dtype": "float32"}
     line = site_hook.describe(mini, "x.json", "../mini-sd.md")
-    assert line.startswith("**Drawn by mini-sd**, this site's 7.5-million-parameter miniature of SD 1.4 ([Meet mini-sd](../mini-sd.md))")
+    assert line.startswith("**Drawn by [mini-sd](../mini-sd.md)**, this site's miniature, not by Stable Diffusion 1.4;")
+    assert "DDIM, 50 steps" in line and "CPU" not in line  # short: it sits under a dozen figures
     assert "prompt “a red square on a white background”" in line and "64 × 64 pixels" in line
     sd14 = {**mini, "model": "CompVis/stable-diffusion-v1-4",
             "captures": [{"spec": {**spec, "height": 512, "width": 512}, "scheduler": "DDIMScheduler"}]}

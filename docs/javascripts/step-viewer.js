@@ -69,8 +69,8 @@
       if (at > last) return `Finished: the final picture, after all ${last} steps`;
       const step = steps[at - 1];
       return (
-        `Step ${step.step} of ${last} \u00b7 timestep ${step.timestep} of 999 \u00b7 ` +
-        `the noise is scaled by ${step.noise_level.toFixed(2)} (1 = full strength; \u221a(1\u2212\u1fb1\u209c), Part 4)`
+        `Step ${step.step} of ${last} \u00b7 timestep ${step.timestep} \u00b7 ` +
+        `noise level ${step.noise_level.toFixed(2)} (1 = all noise)`
       );
     }
 
@@ -87,6 +87,7 @@
       slider.setAttribute("aria-valuetext", describe(position));
       readout.setAttribute("aria-live", announce ? "polite" : "off");
       readout.textContent = describe(position);
+      readout.title = "The noise level is \u221a(1\u2212\u1fb1\u209c), how strongly the noise is scaled at this timestep (Part 4's noise chart).";
       // Fetch the next frames ahead, so that playing does not stutter.
       for (const ahead of steps.slice(position, position + 3)) {
         new Image().src = new URL(ahead.xt, base).href;

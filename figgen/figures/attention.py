@@ -18,15 +18,17 @@ from .imaging import LEADING, MARGIN, font_size, grid_width, save_webp, tile, ti
 from .palette import MUTED
 from .tokens import readable
 
-KEY = "orange: the parts of the picture that read this word most (each word's map scaled to its own range)"
+KEY = "bright orange: the parts of the picture that read this word most; dark: least (each word's map scaled to its own range)"
 FONTS = (15, 13)  # px as shown in the site's text column: the words, the key
 
 
-def overlay(picture: Image.Image, heat: np.ndarray, strength: float = 0.65) -> Image.Image:
-    """A greyed picture with a warm colour where `heat` (0..1, any size) is high."""
+def overlay(picture: Image.Image, heat: np.ndarray, strength: float = 0.9) -> Image.Image:
+    """A dark, faint copy of the picture (its shapes still visible) with a warm colour where `heat`
+    (0..1, any size) is high. The copy is dark so that a bright part of the picture is never
+    mistaken for a glow: brightness means attention, nothing else."""
     heat_image = Image.fromarray((heat * 255).round().astype(np.uint8)).resize(picture.size, Image.Resampling.BILINEAR)
     weight = np.asarray(heat_image, dtype=np.float64)[..., None] / 255 * strength
-    grey = np.asarray(picture.convert("L").convert("RGB"), dtype=np.float64) * 0.6 + 60
+    grey = np.asarray(picture.convert("L").convert("RGB"), dtype=np.float64) * 0.3 + 25
     warm = np.array([255.0, 120.0, 0.0])
     return Image.fromarray((grey * (1 - weight) + warm * weight).round().clip(0, 255).astype(np.uint8))
 
