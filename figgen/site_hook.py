@@ -7,7 +7,9 @@ A line that reads exactly
 becomes the figure's image with the catalogue's alt text and caption, and a
 line under the caption that says which model drew the picture and how
 (model, revision, prompt, scheduler, steps, seed, device), or that it is
-still a placeholder, with a link to its provenance file. All of it comes
+still a placeholder, with a link to its provenance file. Indented by four
+spaces, inside a "For the curious" box, it becomes the same figure inside the
+box. All of it comes
 from the provenance file beside the figure, so it cannot disagree with the
 picture: the alt text and caption may name facts of the run ({model},
 {prompt}, {seed}, ...), filled in from the same file. An unknown id, a
@@ -25,6 +27,7 @@ import html
 import logging
 import os
 import re
+import textwrap
 from pathlib import Path
 
 from figgen.catalogue import load_catalogue, specs_of
@@ -33,8 +36,9 @@ from figgen.outputs import read_provenance
 
 log = logging.getLogger("mkdocs.hooks.figgen")
 
-FIGURE_LINE = re.compile(r"^\{\{ figure ([A-Za-z0-9_-]+) \}\}[ \t]*$", re.MULTILINE)
-# Anything else that looks like a figure line (indented, without spaces, misspelt) would ship as literal text.
+# A figure line stands alone; indented by four spaces a level, it sits inside a box ("??? note ...").
+FIGURE_LINE = re.compile(r"^((?:    )*)\{\{ figure ([A-Za-z0-9_-]+) \}\}[ \t]*$", re.MULTILINE)
+# Anything else that looks like a figure line (odd indent, without spaces, misspelt) would ship as literal text.
 ALMOST_FIGURE_LINE = re.compile(r"^.*\{\{\s*figure\b.*$", re.MULTILINE)
 # What pymdownx.arithmatex (generic mode) writes for $...$ and $$...$$.
 INLINE_MATH = re.compile(r'<span class="arithmatex">\\\((.+?)\\\)</span>', re.S)
@@ -63,7 +67,11 @@ def mathml(latex: str, display: str, page) -> str:
 
 
 def on_page_content(content, page, config, files):
-    content = DISPLAY_MATH.sub(lambda m: f'<div class="formula">{mathml(m.group(1), "block", page)}</div>', content)
+    # A wide formula scrolls sideways (inside a box, even on a desktop): a keyboard must be able to reach it.
+    content = DISPLAY_MATH.sub(
+        lambda m: f'<div class="formula" tabindex="0" role="group" aria-label="formula">{mathml(m.group(1), "block", page)}</div>',
+        content,
+    )
     return INLINE_MATH.sub(lambda m: mathml(m.group(1), "inline", page), content)
 
 
@@ -228,16 +236,19 @@ def figure_markdown(figure_id: str, page, config) -> str:
 
 def on_page_markdown(markdown, page, config, files):
     def replace(match: re.Match) -> str:
+        indent, figure_id = match.groups()
         try:
-            return figure_markdown(match.group(1), page, config)
+            markdown = figure_markdown(figure_id, page, config)
         except KeyError as error:
             log.warning(f"{page.file.src_uri}: {error.args[0]}")
-            return f"*Unknown figure '{match.group(1)}'.*"
+            markdown = f"*Unknown figure '{figure_id}'.*"
+        return textwrap.indent(markdown, indent)
 
     markdown = FIGURE_LINE.sub(replace, markdown)
     for match in ALMOST_FIGURE_LINE.finditer(markdown):
         log.warning(
             f"{page.file.src_uri}: '{match.group(0).strip()}' is not a figure line, so it would show as text; "
-            "write `{{ figure ID }}` alone on its line, unindented, with one space inside each pair of braces"
+            "write `{{ figure ID }}` alone on its line, with one space inside each pair of braces, unindented "
+            "(or four spaces in, inside a box)"
         )
     return markdown

@@ -16,7 +16,7 @@ PARTS = [
     "part5-putting-it-together.md",
 ]
 LEFTOVER_MARKERS = re.compile(r"\bTODO\b|\bTBD\b|\bFIXME\b|\bINSERT\b|<font|\bXXX\b|\bYYY\b|[Tt]o come:|[Ll]orem ipsum")
-FIGURE_LINE = re.compile(r"^\{\{ figure ([A-Za-z0-9_-]+) \}\}$", re.MULTILINE)
+FIGURE_LINE = re.compile(r"^(?:    )*\{\{ figure ([A-Za-z0-9_-]+) \}\}$", re.MULTILINE)  # indented: inside a box
 
 
 def prose_words(markdown: str) -> int:

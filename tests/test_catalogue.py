@@ -49,7 +49,7 @@ def test_every_figure_is_used_by_a_chapter_and_every_chapter_figure_exists():
     used = set()
     for page in (ROOT / "docs").glob("*.md"):
         for line in page.read_text().splitlines():
-            if line.startswith("{{ figure "):
+            if line.lstrip(" ").startswith("{{ figure "):
                 figure_id = line.split()[2]
                 catalogue.by_id(figure_id)  # raises for an unknown id
                 used.add(figure_id)

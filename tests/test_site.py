@@ -97,7 +97,7 @@ def test_formulas_are_mathml_and_no_page_loads_a_maths_script(site):
         assert len(formulas) >= 3 and html.count("<math ") == len(formulas), page
         assert 'class="arithmatex"' not in html and "\\(" not in html, f"{page} still holds raw LaTeX"
     part4 = (site / "part4-unet" / "index.html").read_text()
-    display = re.search(r'<div class="formula"><math [^>]*display="block".*?</math></div>', part4, re.S).group(0)
+    display = re.search(r'<div class="formula"[^>]*><math [^>]*display="block".*?</math></div>', part4, re.S).group(0)
     assert "<msqrt>" in display and ("&#x003B5;" in display or "ε" in display)  # the square roots and the epsilon of x_t's formula
     assert not list(site.rglob("*mathjax*")) and "mathjax" not in part4.lower()
 
