@@ -98,8 +98,12 @@ def test_cascade_shows_the_real_parameter_counts_and_shapes(rendered):
     unet, vae, text = independent_counts()
     assert (params(unet), params(vae), params(text)) == (859_520_964, 83_653_863, 123_060_480)  # DESIGN.md
     words = " ".join(svg_texts(rendered / "part1" / "cascade.svg"))
+    # The picture rounds for a lay reader ("about 860 million"); its provenance keeps the exact counts.
     for count in (params(unet), params(text), params(vae.decoder, vae.post_quant_conv), params(vae)):
-        assert f"{count:,}" in words
+        assert f"about {round(count / 1e6):,} million" in words
+    record = json.loads((rendered / "part1" / "cascade.json").read_text())
+    assert record["sd14_parameters"] == {"unet": params(unet), "text_encoder": params(text),
+                                    "vae_decoder": params(vae.decoder, vae.post_quant_conv), "vae": params(vae)}
     for shape in ("77 × 768", "4 × 64 × 64", "512 × 512 × 3", "77 ids"):
         assert shape in words
 

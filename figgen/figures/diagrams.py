@@ -15,6 +15,11 @@ from .palette import ACCENT, CARD, INK, LINE, MUTED, PALE, PALE_GREY, PALE_WARM,
 from .svg import Svg, millions
 
 
+def about_millions(count: int) -> str:
+    """A parameter count as a lay reader reads it: 859,520,964 is 'about 860 million'."""
+    return f"about {round(count / 1e6):,} million"
+
+
 def shape(*dims: int) -> str:
     return " × ".join(str(d) for d in dims)
 
@@ -119,7 +124,7 @@ def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | No
         box("text", 172, row1, 124, box_h1, "Tokenizer", [] if small else ["49,408", "word pieces"],
             fill=PALE_GREY, stroke=LINE)
         box("text", 380, row1, 220, box_h1, "CLIP text encoder",
-            [] if small else ["frozen", f"{counts['text_encoder']:,}", "parameters"])
+            [] if small else ["frozen", about_millions(counts['text_encoder']), "parameters"])
         arrow(152, mid1, 170, mid1)
         arrow(296, mid1, 378, mid1, f"{tokens} ids")
         svg.rect(660, row1 + (0 if small else 14), 184, box_h1 - (0 if small else 28), fill=CARD, stroke=ACCENT, rx=4,
@@ -141,7 +146,7 @@ def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | No
         box("unet", 12, row2 + (0 if small else 20), 148, box_h2 - (0 if small else 40), "noise" if small else "random noise",
             [] if small else [latent], fill=PALE_GREY, stroke=LINE)
         box("unet", 280, row2, 230, box_h2, "UNet denoiser",
-            [] if small else [f"{counts['unet']:,} parameters", f"runs {steps} times", "2 predictions a step"],
+            [] if small else [about_millions(counts['unet']), "parameters", f"runs {steps} times", "2 predictions a step"],
             fill=PALE_WARM, stroke=WARM)
         arrow(160, mid2, 278, mid2, latent)
         arrow(510, mid2, 628, mid2, latent)
@@ -152,7 +157,7 @@ def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | No
                  "middle", WARM, "bold")
     with group("vae"):
         box("vae", 630, row2, 136, box_h2, "VAE decoder",
-            [] if small else [f"{counts['vae_decoder']:,}", "parameters"])
+            [] if small else [about_millions(counts['vae_decoder']), "parameters"])
         image_x, image_y, image_side = 780, mid2 - 34, 68
         if thumbnails:
             svg.image(image_x, image_y, image_side, image_side, thumbnails["image"])
@@ -174,8 +179,8 @@ def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | No
             svg.text(80, row2 + box_h2 + 32, "decoded", note, "start", MUTED)
         y = svg.paragraph(
             16, y,
-            f"The whole VAE (its encoder too, used in training and image-to-image) has {counts['vae']:,} parameters. "
-            "All numbers are computed from SD 1.4's configuration.",
+            f"The whole VAE (its encoder too, used in training and image-to-image) has {about_millions(counts['vae'])} "
+            "parameters. All numbers are computed from SD 1.4's configuration; the exact counts are in the provenance file.",
             note, width - 32, fill=MUTED,
         )
         if thumbnails and "credit" in thumbnails:
@@ -183,7 +188,7 @@ def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | No
     svg.height = y - (8 if small else 0)
     info = svg.save(destination)
     return {
-        **info, "parameters": counts, "highlight": highlight,
+        **info, "sd14_parameters": counts, "highlight": highlight,
         "thumbnails": sorted(k for k in thumbnails if k != "credit") if thumbnails else [],
     }
 
