@@ -144,6 +144,8 @@ def test_mini_sd_gets_its_own_prompts_and_size_from_the_catalogue():
                 assert mini.height == mini.width == 64, figure.id
                 if mini.prompt:
                     world.parse_caption(mini.prompt)  # a prompt from mini-sd's own world
+                if mini.negative_prompt:
+                    world.parse_caption(mini.negative_prompt)  # so is a negative prompt
                 assert base.prompt != mini.prompt or not base.prompt, figure.id
                 assert (base.seed, base.steps, base.guidance_scale, base.scheduler) == (
                     mini.seed, mini.steps, mini.guidance_scale, mini.scheduler

@@ -478,3 +478,13 @@ def test_each_renderer_reads_exactly_the_arrays_it_declares(figure, tmp_path, no
     function(captures[0] if figure.single else captures, destination, **params)
     assert destination.is_file()
     assert read == set(function.reads), f"{figure.renderer} reads {sorted(read)} but declares {sorted(function.reads)}"
+
+
+def test_a_negative_prompt_is_labelled_against_its_prompt():
+    from figgen.figures.compare import negative_vs_prompt
+
+    prompt = "a yellow triangle on a blue background"
+    assert negative_vs_prompt(prompt, "") == "none (the empty prompt)"
+    assert negative_vs_prompt(prompt, prompt) == "the prompt itself"
+    assert negative_vs_prompt(prompt, "a yellow triangle on a red background") == "the prompt, with “red” for “blue”"
+    assert negative_vs_prompt(prompt, "blurry") == "“blurry”"  # nothing in common: said as it is

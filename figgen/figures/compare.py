@@ -16,12 +16,27 @@ from .imaging import font, font_size, grid_width, save_webp, text_width, tile_gr
 FONTS = (15, 13)  # px as shown in the site's text column: labels, second lines
 
 
+def negative_vs_prompt(prompt: str, negative_prompt: str) -> str:
+    """What a negative prompt is, said against its prompt, for a label under a picture."""
+    if not negative_prompt:
+        return "none (the empty prompt)"
+    if negative_prompt.split() == prompt.split():
+        return "the prompt itself"
+    added = [word for word in negative_prompt.split() if word not in prompt.split()]
+    dropped = [word for word in prompt.split() if word not in negative_prompt.split()]
+    if added and dropped and len(added) + len(dropped) <= 4:
+        return f"the prompt, with “{' '.join(added)}” for “{' '.join(dropped)}”"
+    return f"“{negative_prompt}”"
+
+
 def label_for(template: str, capture: Capture, others: list[Capture] = (), fits=lambda text: len(text) <= 40) -> str:
     """`template` filled from the capture's settings, plus:
 
     prompt_end   the prompt's last three words;
     prompt_fit   the whole prompt if it `fits` under a tile, else its end;
-    prompt_diff  the words of this prompt that not every other run's prompt has (what a swap changed).
+    prompt_diff  the words of this prompt that not every other run's prompt has (what a swap changed);
+    negative_vs_prompt  the negative prompt said against the prompt: "the prompt itself",
+                 "the prompt, with “red” for “blue”", or "none (the empty prompt)".
     """
     spec = capture.meta["spec"]
     words = spec["prompt"].split()
@@ -36,6 +51,7 @@ def label_for(template: str, capture: Capture, others: list[Capture] = (), fits=
         "prompt_fit": spec["prompt"] if spec["prompt"] and fits(spec["prompt"]) else prompt_end,
         "prompt_diff": " ".join(different[:4]) or prompt_end,
         "scheduler_name": spec["scheduler"].upper(),
+        "negative_vs_prompt": negative_vs_prompt(spec["prompt"], spec.get("negative_prompt", "")),
     }
     try:
         return template.format_map(names)
