@@ -104,8 +104,10 @@ def test_cascade_shows_the_real_parameter_counts_and_shapes(rendered):
     record = json.loads((rendered / "part1" / "cascade.json").read_text())
     assert record["sd14_parameters"] == {"unet": params(unet), "text_encoder": params(text),
                                     "vae_decoder": params(vae.decoder, vae.post_quant_conv), "vae": params(vae)}
-    for shape in ("77 × 768", "4 × 64 × 64", "512 × 512 × 3", "77 ids"):
-        assert shape in words
+    # What each model hands on is said in words in the picture, in numbers in the provenance.
+    assert record["shapes"] == {"token_ids": [77], "text_embedding": [77, 768], "latent": [4, 64, 64],
+                                "image": [512, 512, 3]}  # DESIGN.md
+    assert "512 × 512 pixels" in words
 
 
 def test_unet_diagram_shows_every_stage_with_its_parameters(rendered):

@@ -124,14 +124,14 @@ def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | No
         box("text", 172, row1, 124, box_h1, "Tokenizer", [] if small else ["49,408", "word pieces"],
             fill=PALE_GREY, stroke=LINE)
         box("text", 380, row1, 220, box_h1, "CLIP text encoder",
-            [] if small else ["frozen", about_millions(counts['text_encoder']), "parameters"])
+            [] if small else [about_millions(counts['text_encoder']), "parameters"])
         arrow(152, mid1, 170, mid1)
-        arrow(296, mid1, 378, mid1, f"{tokens} ids")
+        arrow(296, mid1, 378, mid1)
         svg.rect(660, row1 + (0 if small else 14), 184, box_h1 - (0 if small else 28), fill=CARD, stroke=ACCENT, rx=4,
                  extra=' stroke-dasharray="4 3"')
         svg.text(752, mid1 + (6 if small else -4), "text embedding", 17, weight="bold")
         if not small:
-            svg.text(752, mid1 + 20, shape(tokens, hidden), 17, fill=ACCENT, weight="bold")
+            svg.text(752, mid1 + 20, "a table of numbers", note, fill=ACCENT)
         arrow(600, mid1, 658, mid1)
         # The hand-off to the UNet, read at every step.
         gap = (row1 + box_h1 + row2) / 2
@@ -144,12 +144,12 @@ def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | No
     mid2 = row2 + box_h2 / 2
     with group("unet"):
         box("unet", 12, row2 + (0 if small else 20), 148, box_h2 - (0 if small else 40), "noise" if small else "random noise",
-            [] if small else [latent], fill=PALE_GREY, stroke=LINE)
+            [], fill=PALE_GREY, stroke=LINE)
         box("unet", 280, row2, 230, box_h2, "UNet denoiser",
-            [] if small else [about_millions(counts['unet']), "parameters", f"runs {steps} times", "2 predictions a step"],
+            [] if small else [about_millions(counts['unet']), "parameters", f"runs {steps} times"],
             fill=PALE_WARM, stroke=WARM)
-        arrow(160, mid2, 278, mid2, latent)
-        arrow(510, mid2, 628, mid2, latent)
+        arrow(160, mid2, 278, mid2)
+        arrow(510, mid2, 628, mid2)
         bottom = row2 + box_h2
         svg.path(f"M 490 {bottom} C 490 {bottom + 52} 300 {bottom + 52} 300 {bottom + 4}", stroke=WARM, width=1.8,
                  arrow=True)
@@ -169,7 +169,7 @@ def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | No
         arrow(766, mid2, 778, mid2)
         svg.text(image_x + image_side / 2, image_y + image_side + 22, "picture", 17, weight="bold")
         if not small:
-            svg.text(width - 12, image_y + image_side + 42, shape(size, size, 3), note, "end", MUTED)
+            svg.text(width - 12, image_y + image_side + 42, f"{size} × {size} pixels", note, "end", MUTED)
 
     y = row2 + box_h2 + 100 if small else row2 + box_h2 + 112
     if not small:
@@ -189,6 +189,9 @@ def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | No
     info = svg.save(destination)
     return {
         **info, "sd14_parameters": counts, "highlight": highlight,
+        # What each model hands to the next, in numbers (the picture says it in words).
+        "shapes": {"token_ids": [tokens], "text_embedding": [tokens, hidden], "latent": [channels, side, side],
+                   "image": [size, size, 3]},
         "thumbnails": sorted(k for k in thumbnails if k != "credit") if thumbnails else [],
     }
 
