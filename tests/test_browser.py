@@ -156,11 +156,15 @@ def test_the_step_viewer_works_by_keyboard_and_announces_each_step(browser, site
     assert page.locator("#fig-denoise-renoise-animation > p:has(img)").is_hidden(), "the animation should give way"
     assert readout.get_attribute("aria-live") == "off"  # nothing is announced before the reader acts
     steps = int(slider.get_attribute("max")) - 1
+    # It opens part-way, where the guess already shows something, not on step 1's blur.
+    assert readout.inner_text().startswith(f"Step {round(steps * 0.4)} of {steps}")
 
     slider.focus()
+    page.keyboard.press("Home")
     for _ in range(3):
         page.keyboard.press("ArrowRight")
-    assert readout.inner_text().startswith(f"Step 4 of {steps} · timestep ")
+    assert readout.inner_text().startswith(f"Step 4 of {steps} · noise level 0.")
+    assert readout.get_attribute("title").startswith("Timestep ")  # the training's count, for the curious
     assert readout.get_attribute("aria-live") == "polite"
     assert "Step 4 of" in slider.get_attribute("aria-valuetext")
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=noisy.element_handle())

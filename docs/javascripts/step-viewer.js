@@ -62,15 +62,18 @@
     );
     viewer.append(pictures, readout, controls, hint);
 
-    let position = 1;
+    // It opens part-way (step 20 of 50), where the guess already shows something, so that a reader
+    // who never touches it still sees what it is for; the first play runs the whole film from step 1.
+    const opening = Math.max(1, Math.round(last * 0.4));
+    let position = opening;
+    let moved = false;
     let timer = null;
 
     function describe(at) {
       if (at > last) return `Finished: the final picture, after all ${last} steps`;
       const step = steps[at - 1];
       return (
-        `Step ${step.step} of ${last} \u00b7 timestep ${step.timestep} \u00b7 ` +
-        `noise level ${step.noise_level.toFixed(2)} (1 = all noise)`
+        `Step ${step.step} of ${last} \u00b7 noise level ${step.noise_level.toFixed(2)} (1 = all noise)`
       );
     }
 
@@ -87,7 +90,10 @@
       slider.setAttribute("aria-valuetext", describe(position));
       readout.setAttribute("aria-live", announce ? "polite" : "off");
       readout.textContent = describe(position);
-      readout.title = "The noise level is \u221a(1\u2212\u1fb1\u209c), how strongly the noise is scaled at this timestep (Part 4's noise chart).";
+      readout.title = step
+        ? `Timestep ${step.timestep} of training's 1,000. The noise level is 1\u2212\u1fb1\u209c, ` +
+          "the noise's share of the noisy latent at this timestep (Part 4's noise chart)."
+        : "";
       // Fetch the next frames ahead, so that playing does not stutter.
       for (const ahead of steps.slice(position, position + 3)) {
         new Image().src = new URL(ahead.xt, base).href;
@@ -104,7 +110,8 @@
     }
 
     function start() {
-      if (position > last) show(1, false);
+      if (!moved || position > last) show(1, false);
+      moved = true;
       play.textContent = "\u275a\u275a";
       play.setAttribute("aria-label", "Pause");
       timer = setInterval(() => {
@@ -115,6 +122,7 @@
 
     const toggle = () => (timer ? stop() : start());
     const go = (at) => {
+      moved = true;
       if (timer) stop();
       show(at);
     };
@@ -134,7 +142,7 @@
       event.preventDefault();
     });
 
-    show(1, false);
+    show(opening, false);
     return viewer;
   }
 

@@ -15,7 +15,7 @@ from PIL import Image
 from ..record import Capture, reads
 from .imaging import MARGIN, font_size, save_animated_webp, save_webp, tile, tile_grid
 from .palette import INK
-from .steps import READS as STEP_READS, write_step_frames
+from .steps import READS as STEP_READS, noise_level, write_step_frames
 
 ROW_LABELS = ("noisy input: what the model is given at this step", "its guess of the finished picture")
 # Layout, in pixels (MARGIN, the outer margin, is every raster figure's): gap between tiles and the
@@ -34,11 +34,12 @@ def check_steps(capture: Capture, show_steps: list[int]) -> int:
 
 def two_rows(capture: Capture, destination: Path, show_steps: list[int], rows, row_labels, *,
              tile_size: int, quality: int, lossless: bool) -> dict:
-    """One column per chosen step, headed by its number and timestep; `rows` give each column's two pictures,
+    """One column per chosen step, headed by its number and noise level; `rows` give each column's two pictures,
     each row under its label."""
     count = check_steps(capture, show_steps)
-    timesteps = capture.arrays["timesteps"]
-    top_row = [(f"step {step} of {count}", f"t = {int(timesteps[step - 1])}", rows[0](step - 1)) for step in show_steps]
+    levels = capture.arrays["alphas_cumprod_t"]
+    top_row = [(f"step {step} of {count}", f"noise level {noise_level(levels[step - 1]):.2f}", rows[0](step - 1))
+               for step in show_steps]
     bottom_row = [("", "", rows[1](step - 1)) for step in show_steps]
     canvas = tile_grid(top_row + bottom_row, tile_size=tile_size, columns=len(show_steps), fonts=FONTS, gap=GAP,
                        row_titles=list(row_labels))
@@ -46,7 +47,7 @@ def two_rows(capture: Capture, destination: Path, show_steps: list[int], rows, r
     return {**info, "steps_shown": list(show_steps)}
 
 
-@reads("timesteps", "decoded_latents", "decoded_pred_original_sample")
+@reads("timesteps", "alphas_cumprod_t", "decoded_latents", "decoded_pred_original_sample")
 def sequence(
     capture: Capture,
     destination: Path,
@@ -90,7 +91,8 @@ def animation(
         frame(
             capture.arrays["decoded_latents"][index],
             capture.arrays["decoded_pred_original_sample"][index],
-            f"step {index + 1} of {count} (t = {int(timesteps[index])}): noisy input | its guess",
+            f"step {index + 1} of {count}, noise level {noise_level(capture.arrays['alphas_cumprod_t'][index]):.2f}: "
+            "noisy input | its guess",
         )
         for index in range(count)
     ]
@@ -109,7 +111,7 @@ def latent_as_colour(latent: np.ndarray) -> np.ndarray:
     return (np.clip(rgb / (3 * spread) * 0.5 + 0.5, 0, 1) * 255).round().astype(np.uint8)
 
 
-@reads("timesteps", "noise_pred", "decoded_pred_original_sample")
+@reads("timesteps", "alphas_cumprod_t", "noise_pred", "decoded_pred_original_sample")
 def noise_and_image(capture: Capture, destination: Path, *, show_steps: list[int], tile_size: int = 192,
                     quality: int = 90, lossless: bool = False) -> dict:
     """For chosen steps: the noise the UNet predicts (latent channels as colours) above its predicted picture."""

@@ -6,6 +6,7 @@ networks on the meta device, shapes from the configuration.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from .. import sd14
@@ -49,14 +50,15 @@ def cascade_with_run(capture: Capture, destination: Path) -> dict:
     """The same diagram with thumbnails of a real run inset: its starting noise and its final picture."""
     if "decoded_latents" not in capture.arrays:
         raise ValueError("the cascade's inset needs a capture that decodes every step (decode_steps = true)")
-    thumbnails = {"noise": capture.arrays["decoded_latents"][0], "image": capture.arrays["image"]}
+    spec = capture.meta["spec"]
+    # The prompt beside the pictures is the run's own, so that the two agree.
+    thumbnails = {"noise": capture.arrays["decoded_latents"][0], "image": capture.arrays["image"],
+                  "prompt": spec["prompt"]}
     # The diagram is SD 1.4's; pictures drawn by another model (mini-sd) say so beside them.
     if capture.meta.get("model") != SD14_REPO:
-        spec = capture.meta["spec"]
         thumbnails["credit"] = (
-            f"The two small pictures come from {capture.meta.get('model')}'s run of “{spec['prompt']}” "
-            f"({spec['width']} × {spec['height']} pixels), not from SD 1.4; the prompt and every number "
-            "above are SD 1.4's."
+            f"The prompt and the two small pictures come from {capture.meta.get('model')}'s run "
+            f"({spec['width']} × {spec['height']} pixels), not from SD 1.4; every number above is SD 1.4's."
         )
     return draw_cascade(destination, thumbnails)
 
@@ -119,7 +121,8 @@ def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | No
         if small:
             svg.text(16, mid1 + 6, "prompt", 18, "start", INK, "bold")
         else:
-            for index, line in enumerate(("“a photograph", "of an astronaut", "riding a horse”")):
+            prompt = (thumbnails or {}).get("prompt", "a photograph of an astronaut riding a horse")
+            for index, line in enumerate(textwrap.wrap(f"“{prompt}”", 17)[:3]):
                 svg.text(16, mid1 - 14 + 20 * index, line, note, "start")
         box("text", 172, row1, 124, box_h1, "Tokenizer", [] if small else ["49,408", "word pieces"],
             fill=PALE_GREY, stroke=LINE)
@@ -192,7 +195,7 @@ def draw_cascade(destination: Path, thumbnails: dict | None, highlight: str | No
         # What each model hands to the next, in numbers (the picture says it in words).
         "shapes": {"token_ids": [tokens], "text_embedding": [tokens, hidden], "latent": [channels, side, side],
                    "image": [size, size, 3]},
-        "thumbnails": sorted(k for k in thumbnails if k != "credit") if thumbnails else [],
+        "thumbnails": sorted(k for k in thumbnails if k in ("noise", "image")) if thumbnails else [],
     }
 
 

@@ -16,18 +16,20 @@ from ..models import SD14_REPO
 from ..photos import load_photo
 from .imaging import LEADING, MARGIN, font_size, grid_width, save_webp, tile_grid, wrap
 from .palette import INK
+from .steps import noise_level
 
 GAP = 8  # pixels between tiles
-FONTS = (16, 13)  # px as shown in the site's text column: timesteps, factors and the note
+FONTS = (16, 13)  # px as shown in the site's text column: timesteps, noise levels and the note
 
 
 def grid(destination: Path, images, timesteps, alphas_cumprod, note: str, *, tile_size: int, columns: int) -> dict:
-    """Noisy pictures in rows of `columns`, each labelled with its timestep and the two factors, above a note."""
+    """Noisy pictures in rows of `columns`, each labelled with its timestep and noise level, above a note."""
     shown = {}
     panels = []
     for image, t in zip(images, timesteps):
         signal, spread = float(np.sqrt(alphas_cumprod[t])), float(np.sqrt(1 - alphas_cumprod[t]))
-        panels.append((f"t = {t}", f"picture x {signal:.3f}, noise x {spread:.3f}", image))
+        # Readers see the noise level, as in Part 1's figures and the step viewer; the provenance keeps both factors.
+        panels.append((f"timestep {t}", f"noise level {noise_level(alphas_cumprod[t]):.2f}", image))
         shown[int(t)] = [round(signal, 3), round(spread, 3)]
     width = grid_width(columns, tile_size, GAP)
     note_size = font_size(width, FONTS[1])

@@ -5,7 +5,7 @@ storyboard) calls `write_step_frames` beside its own file. The folder
 `<figure name>-steps/` then holds, for each step, the noisy latent x_t and
 the predicted clean picture x0 (both decoded by the VAE), the final picture,
 and `index.json`, which says for each step its number, its timestep and its
-noise level √(1 − ᾱ_t). docs/javascripts/step-viewer.js reads only that index.
+noise level 1 − ᾱ_t. docs/javascripts/step-viewer.js reads only that index.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ def steps_folder(destination: Path) -> Path:
     return destination.with_name(destination.stem + "-steps")
 
 
+def noise_level(alpha_prod: float) -> float:
+    """The noise's share of a noisy latent at a timestep, 1 − ᾱ_t: 1 is all noise, 0 none (what readers are shown).
+
+    A share, not the noise's multiplier √(1 − ᾱ_t): at timestep 250 the multiplier is 0.57 while the photo is
+    still plain to see, and lay readers read 0.57 as "more than half noise"; the share there is 0.33.
+    """
+    return min(1.0, max(0.0, 1.0 - float(alpha_prod)))
+
+
 def write_step_frames(capture: Capture, destination: Path, *, max_size: int = 256, quality: int = 85) -> dict:
     """Write every step's x_t and x0, the final picture and the index; returns what the provenance records.
 
@@ -48,7 +57,7 @@ def write_step_frames(capture: Capture, destination: Path, *, max_size: int = 25
             {
                 "step": index + 1,
                 "timestep": int(timestep),
-                "noise_level": round(math.sqrt(max(0.0, 1.0 - float(alpha_prod))), 4),
+                "noise_level": round(noise_level(alpha_prod), 4),
                 "xt": names[0],
                 "x0": names[1],
             }

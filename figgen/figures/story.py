@@ -12,7 +12,7 @@ from .denoise import check_steps
 from .embedding import diverging
 from .imaging import LEADING, MARGIN, Canvas, font_size, grid_width, save_webp, tile, tile_grid
 from .palette import CARD, INK, MUTED
-from .steps import READS as STEP_READS, write_step_frames
+from .steps import READS as STEP_READS, noise_level, write_step_frames
 from .tokens import readable
 
 COLUMNS = 4  # panels a row
@@ -48,7 +48,8 @@ def board(capture: Capture, destination: Path, *, show_steps: list[int], tile_si
     panels.append(("2. text embedding", "{} x {} numbers".format(*embeds.shape), embedding))
     panels.append(("3. starting noise", f"seed {meta['spec']['seed']}", arrays["decoded_latents"][0]))
     for step in show_steps:
-        panels.append((f"guess at step {step}", f"t = {int(arrays['timesteps'][step - 1])}", arrays["decoded_pred_original_sample"][step - 1]))
+        level = noise_level(arrays["alphas_cumprod_t"][step - 1])
+        panels.append((f"guess at step {step}", f"noise level {level:.2f}", arrays["decoded_pred_original_sample"][step - 1]))
     panels.append(("final picture", "decoded by the VAE", arrays["image"]))
 
     prompt = f"prompt: \u201c{meta['spec']['prompt']}\u201d"
