@@ -57,7 +57,8 @@ def photo(
     ]
     note = "Noise added in pixel space, for illustration.\nStable Diffusion adds it to the 4 x 64 x 64 latent."
     info = grid(destination, images, timesteps, alphas_cumprod, note, tile_size=tile_size, columns=columns)
-    return {**info, "space": "pixels", "photo": photo}
+    return {**info, "space": "pixels", "where_noise": "into the photo's pixels, a stand-in: in training it goes into the latent",
+            "photo": photo}
 
 
 @reads("timesteps", "alphas_cumprod_t", "latents", "decoded_noisy_latents")
@@ -70,4 +71,5 @@ def latent(capture: Capture, destination: Path, *, tile_size: int = 224, columns
     model = "SD 1.4" if capture.meta.get("model") == SD14_REPO else capture.meta.get("model")
     note = f"Noise added to the photo's {channels} x {height} x {width} latent, as in training;\neach noisy latent decoded by {model}'s VAE."
     info = grid(destination, arrays["decoded_noisy_latents"], timesteps, alphas_cumprod, note, tile_size=tile_size, columns=columns)
-    return {**info, "space": "latent", "photo": capture.meta["spec"]["photo"]}
+    return {**info, "space": "latent", "where_noise": "into the photo's latent, as in training",
+            "photo": capture.meta["spec"]["photo"]}
