@@ -20,10 +20,11 @@ def negative_vs_prompt(prompt: str, negative_prompt: str) -> str:
     """What a negative prompt is, said against its prompt, for a label under a picture."""
     if not negative_prompt:
         return "none (the empty prompt)"
-    if negative_prompt.split() == prompt.split():
+    prompt_words, negative_words = prompt.split(), negative_prompt.split()
+    if negative_words == prompt_words:
         return "the prompt itself"
-    added = [word for word in negative_prompt.split() if word not in prompt.split()]
-    dropped = [word for word in prompt.split() if word not in negative_prompt.split()]
+    added = [word for word in negative_words if word not in prompt_words]
+    dropped = [word for word in prompt_words if word not in negative_words]
     if added and dropped and len(added) + len(dropped) <= 4:
         return f"the prompt, with “{' '.join(added)}” for “{' '.join(dropped)}”"
     return f"“{negative_prompt}”"

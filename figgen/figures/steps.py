@@ -10,7 +10,6 @@ noise level 1 − ᾱ_t. docs/javascripts/step-viewer.js reads only that index.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from ..outputs import write_json
